@@ -1,0 +1,285 @@
+//! The detector users hold: `fit` on training data, `decision_function` (higher = more
+//! anomalous) and `predict` at a fitted threshold — the whole pipeline behind one type.
+
+use std::path::Path;
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ingest::labels::{LabelSpec, Labels, RowSplit};
+use crate::ingest::{ColumnKind, ColumnSpec, RawTable, ReadOptions, Table};
+use crate::prepare::{Matrix, Preprocessor};
+use crate::score::{fit_threshold, predict};
+use crate::synthesize::{AnomalyGenerator, UniformBox};
+use crate::train::{train_mlp, EpochStats, LabeledSet, Mlp, Mode, TrainParams, TrainReport};
+
+/// How to read data for a fitted model: the columns it uses, where they are, their kinds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputSchema {
+    pub read: ReadOptions,
+    /// Whether columns are matched by name (a header, Parquet, npz) or by position.
+    pub by_name: bool,
+    /// Number of columns of the training file, for files matched by position.
+    pub source_columns: usize,
+    /// The label column of the training file, if any.
+    pub label_column: Option<String>,
+    pub label_index: Option<usize>,
+    pub columns: Vec<SchemaColumn>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchemaColumn {
+    pub name: String,
+    pub source_index: usize,
+    pub kind: ColumnKind,
+}
+
+impl InputSchema {
+    fn of(raw: &RawTable, table: &Table, read: &ReadOptions, label: Option<&Labels>) -> InputSchema {
+        InputSchema {
+            read: read.clone(),
+            by_name: raw.has_header,
+            source_columns: raw.names.len(),
+            label_column: label.map(|l| l.column_name.clone()),
+            label_index: label.map(|l| l.column_index),
+            columns: table
+                .columns
+                .iter()
+                .map(|c| SchemaColumn {
+                    name: c.name.clone(),
+                    source_index: c.source_index,
+                    kind: c.kind,
+                })
+                .collect(),
+        }
+    }
+
+    /// Types the model's columns of a new file by the kinds of the training file.
+    pub fn table_from(&self, raw: &RawTable) -> Result<Table> {
+        let mismatch = |message: String| Error::SchemaMismatch {
+            path: raw.path.clone(),
+            message,
+        };
+        let kinds = if self.by_name {
+            self.columns
+                .iter()
+                .map(|c| {
+                    raw.names
+                        .iter()
+                        .position(|n| *n == c.name)
+                        .map(|i| (i, c.kind))
+                        .ok_or_else(|| {
+                            mismatch(format!(
+                                "the model was trained on column {:?}, which this data lacks; score data with the training file's columns",
+                                c.name
+                            ))
+                        })
+                })
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            let without_label = self
+                .label_index
+                .filter(|&i| i + 1 == self.source_columns)
+                .map(|_| self.source_columns - 1);
+            if raw.names.len() != self.source_columns && Some(raw.names.len()) != without_label {
+                return Err(mismatch(format!(
+                    "the data has {} columns but the model was trained on a file with {}{}; columns without a header are matched by position",
+                    raw.names.len(),
+                    self.source_columns,
+                    without_label.map_or(String::new(), |n| format!(" (or {n} without the label column)"))
+                )));
+            }
+            self.columns.iter().map(|c| (c.source_index, c.kind)).collect()
+        };
+        let mut table = Table::with_kinds(raw, &kinds, &self.read)?;
+        // Positional files carry index names; the model's names are the training file's.
+        for (column, schema) in table.columns.iter_mut().zip(&self.columns) {
+            column.name = schema.name.clone();
+        }
+        Ok(table)
+    }
+}
+
+/// What a fit produced besides the detector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitReport {
+    pub train: TrainReport,
+    pub normal_rows: usize,
+    pub known_rows: usize,
+    pub synthetic_rows: usize,
+    pub validation_rows: usize,
+    pub features: usize,
+}
+
+/// A fitted anomaly detector: preprocessor, classifier and decision threshold.
+#[derive(Debug, Clone)]
+pub struct Detector {
+    pub schema: Option<InputSchema>,
+    pub preprocessor: Preprocessor,
+    pub mlp: Mlp,
+    pub threshold: f32,
+    pub params: TrainParams,
+    /// Labels of the training file: which value was normal and which kinds were known.
+    pub labels: Option<LabelSpec>,
+    pub known_kinds: Vec<String>,
+    pub generator: UniformBox,
+}
+
+/// Everything `fit_file` needs besides the hyperparameters.
+#[derive(Debug, Clone)]
+pub struct DataSpec {
+    pub read: ReadOptions,
+    pub columns: ColumnSpec,
+    pub labels: LabelSpec,
+}
+
+impl Detector {
+    /// Reads a labeled training file and fits a detector on it.
+    pub fn fit_file(
+        path: &Path,
+        data: &DataSpec,
+        params: TrainParams,
+        on_epoch: &mut dyn FnMut(&EpochStats),
+    ) -> Result<(Detector, FitReport)> {
+        let raw = RawTable::read(path, &data.read)?;
+        let labels = Labels::read(&raw, &data.labels.column)?;
+        let table = Table::infer(&raw, &data.columns, &[labels.column_index], &data.read)?;
+        let split = RowSplit::new(&raw, &labels, &data.labels)?;
+        let (mut detector, report) = Detector::fit(&table, &split, params, on_epoch)?;
+        detector.schema = Some(InputSchema::of(&raw, &table, &data.read, Some(&labels)));
+        detector.labels = Some(data.labels.clone());
+        Ok((detector, report))
+    }
+
+    /// Fits a detector on typed rows: the normal rows and the known anomalies of `split`.
+    pub fn fit(
+        table: &Table,
+        split: &RowSplit,
+        params: TrainParams,
+        on_epoch: &mut dyn FnMut(&EpochStats),
+    ) -> Result<(Detector, FitReport)> {
+        let params = params.check()?;
+        if params.mode == Mode::Vanilla && split.known.is_empty() {
+            return Err(Error::InvalidParams(
+                "vanilla mode trains on known anomalies only, and there are none; give --known labels or use --mode synthetic/unsupervised".into(),
+            ));
+        }
+        if split.normal.len() < 2 {
+            return Err(Error::InvalidParams(format!(
+                "{}: at least 2 normal rows are needed (one to train on, one to validate), found {}",
+                table.path.display(),
+                split.normal.len()
+            )));
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
+        let mut normal = split.normal.clone();
+        let mut known: Vec<usize> = split.known.iter().map(|(r, _)| *r).collect();
+        normal.shuffle(&mut rng);
+        known.shuffle(&mut rng);
+        let (normal_val, normal_train) = hold_out(&normal, params.validation_fraction);
+        let (known_val, known_train) = hold_out(&known, params.validation_fraction);
+
+        let training_rows: Vec<usize> = normal.iter().chain(&known).copied().collect();
+        let preprocessor = Preprocessor::fit(table, &training_rows)?;
+        let generator = UniformBox::fit(
+            &preprocessor.transform_rows(table, &training_rows)?,
+            &preprocessor.layout(),
+            params.margin as f32,
+        );
+        let n_features = preprocessor.n_features();
+        let synthetic_count = |normals: usize| {
+            if params.mode.uses_synthetic() {
+                (params.synthetic_ratio * normals as f64).round() as usize
+            } else {
+                0
+            }
+        };
+        let known_or_none = |rows: &[usize]| -> Result<Matrix> {
+            if params.mode.uses_known() {
+                preprocessor.transform_rows(table, rows)
+            } else {
+                Ok(Matrix::zeros(0, n_features))
+            }
+        };
+        let synthetic_train = generator.generate(synthetic_count(normal_train.len()), &mut rng);
+        let synthetic_val = generator.generate(synthetic_count(normal_val.len()), &mut rng);
+        let normal_val_x = preprocessor.transform_rows(table, normal_val)?;
+        let train = LabeledSet::balanced(
+            &preprocessor.transform_rows(table, normal_train)?,
+            &known_or_none(known_train)?,
+            &synthetic_train,
+            params.known_weight,
+        );
+        let validation = LabeledSet::balanced(
+            &normal_val_x,
+            &known_or_none(known_val)?,
+            &synthetic_val,
+            params.known_weight,
+        );
+        let (mlp, train_report) = train_mlp(&train, &validation, &params, &mut rng, on_epoch)?;
+        let threshold = fit_threshold(&mlp.scores(&normal_val_x)?, params.target_fpr);
+
+        let mut known_kinds: Vec<String> = split.known.iter().map(|(_, k)| k.clone()).collect();
+        known_kinds.sort();
+        known_kinds.dedup();
+        if !params.mode.uses_known() {
+            known_kinds.clear();
+        }
+        let report = FitReport {
+            train: train_report,
+            normal_rows: normal_train.len(),
+            known_rows: if params.mode.uses_known() { known_train.len() } else { 0 },
+            synthetic_rows: synthetic_train.rows,
+            validation_rows: validation.len(),
+            features: n_features,
+        };
+        let detector = Detector {
+            schema: None,
+            preprocessor,
+            mlp,
+            threshold,
+            params,
+            labels: None,
+            known_kinds,
+            generator,
+        };
+        Ok((detector, report))
+    }
+
+    /// Anomaly scores of typed rows (higher = more anomalous).
+    pub fn decision_function(&self, table: &Table) -> Result<Vec<f32>> {
+        let x = self.preprocessor.transform(table)?;
+        self.mlp.scores(&x)
+    }
+
+    /// Hard decisions at the fitted threshold (true = anomaly).
+    pub fn predict(&self, table: &Table) -> Result<Vec<bool>> {
+        Ok(predict(&self.decision_function(table)?, self.threshold))
+    }
+
+    /// Reads a file with the model's schema. The raw table is returned too, for carrying id and
+    /// label columns through.
+    pub fn read_file(&self, path: &Path) -> Result<(RawTable, Table)> {
+        let schema = self.schema.as_ref().ok_or_else(|| {
+            Error::InvalidParams("this model was fitted on in-memory data and has no file schema".into())
+        })?;
+        let raw = RawTable::read(path, &schema.read)?;
+        let table = schema.table_from(&raw)?;
+        Ok((raw, table))
+    }
+}
+
+/// Splits `rows` into (held out, kept), holding out `fraction` of them, at least one when there
+/// are two or more, so small groups still reach both sides.
+fn hold_out(rows: &[usize], fraction: f64) -> (&[usize], &[usize]) {
+    let n = rows.len();
+    let held = if n >= 2 {
+        ((fraction * n as f64).round() as usize).clamp(1, n - 1)
+    } else {
+        0
+    };
+    rows.split_at(held)
+}

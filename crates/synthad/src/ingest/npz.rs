@@ -1,0 +1,78 @@
+//! NumPy `.npz` archives holding a feature matrix `X` (n × d) and optionally labels `y` (n),
+//! the layout ADBench ships. Feature columns are named "0".."d-1", the labels "y".
+
+use std::path::Path;
+
+use npyz::npz::NpzArchive;
+use npyz::{NpyFile, Order, TypeChar};
+
+use super::{RawColumn, RawTable};
+use crate::error::{Error, Result};
+
+pub(super) fn read(path: &Path) -> Result<RawTable> {
+    let bad = |message: String| Error::Parse {
+        path: path.into(),
+        message,
+    };
+    let mut archive =
+        NpzArchive::open(path).map_err(|e| bad(format!("not a readable .npz archive: {e}")))?;
+    let x = archive
+        .by_name("X")
+        .map_err(|e| bad(format!("array X: {e}")))?
+        .ok_or_else(|| bad("no array named X (expected X: n × d features, y: n labels)".into()))?;
+    let shape = x.shape().to_vec();
+    if shape.len() != 2 {
+        return Err(bad(format!("X must be 2-dimensional, found shape {shape:?}")));
+    }
+    let (n, d) = (shape[0] as usize, shape[1] as usize);
+    let order = x.order();
+    let flat = read_as_f64(x).map_err(|e| bad(format!("array X: {e}")))?;
+    let element = |row: usize, col: usize| match order {
+        Order::C => flat[row * d + col],
+        Order::Fortran => flat[col * n + row],
+    };
+    let mut columns: Vec<RawColumn> = (0..d)
+        .map(|c| RawColumn::Float((0..n).map(|r| Some(element(r, c))).collect()))
+        .collect();
+    let mut names: Vec<String> = (0..d).map(|c| c.to_string()).collect();
+
+    if let Some(y) = archive.by_name("y").map_err(|e| bad(format!("array y: {e}")))? {
+        if y.shape().iter().product::<u64>() as usize != n {
+            return Err(bad(format!(
+                "y has shape {:?} but X has {n} rows",
+                y.shape()
+            )));
+        }
+        let labels = read_as_f64(y).map_err(|e| bad(format!("array y: {e}")))?;
+        columns.push(RawColumn::Float(labels.into_iter().map(Some).collect()));
+        names.push("y".into());
+    }
+    Ok(RawTable {
+        path: path.into(),
+        names,
+        has_header: true,
+        columns,
+    })
+}
+
+fn read_as_f64<R: std::io::Read>(array: NpyFile<R>) -> std::result::Result<Vec<f64>, String> {
+    let dtype = array.dtype();
+    let npyz::DType::Plain(type_str) = &dtype else {
+        return Err(format!("unsupported dtype {}", dtype.descr()));
+    };
+    let io = |e: std::io::Error| e.to_string();
+    let values = match (type_str.type_char(), type_str.size_field()) {
+        (TypeChar::Float, 8) => array.into_vec::<f64>().map_err(io)?,
+        (TypeChar::Float, 4) => array.into_vec::<f32>().map_err(io)?.into_iter().map(f64::from).collect(),
+        (TypeChar::Int, 8) => array.into_vec::<i64>().map_err(io)?.into_iter().map(|v| v as f64).collect(),
+        (TypeChar::Int, 4) => array.into_vec::<i32>().map_err(io)?.into_iter().map(f64::from).collect(),
+        (TypeChar::Int, 2) => array.into_vec::<i16>().map_err(io)?.into_iter().map(f64::from).collect(),
+        (TypeChar::Int, 1) => array.into_vec::<i8>().map_err(io)?.into_iter().map(f64::from).collect(),
+        (TypeChar::Uint, 8) => array.into_vec::<u64>().map_err(io)?.into_iter().map(|v| v as f64).collect(),
+        (TypeChar::Uint, 4) => array.into_vec::<u32>().map_err(io)?.into_iter().map(f64::from).collect(),
+        (TypeChar::Uint, 1) => array.into_vec::<u8>().map_err(io)?.into_iter().map(f64::from).collect(),
+        (TypeChar::Bool, 1) => array.into_vec::<bool>().map_err(io)?.into_iter().map(|b| f64::from(u8::from(b))).collect(),
+        _ => return Err(format!("unsupported dtype {}", dtype.descr())),
+    };
+    Ok(values)
+}

@@ -1,0 +1,32 @@
+//! synthad: semi-supervised anomaly detection as binary classification against known and
+//! synthetic anomalies (Lau et al., 2025, "Bridging Unsupervised and Semi-Supervised Anomaly
+//! Detection").
+//!
+//! The modules follow the pipeline: [`ingest`] → [`prepare`] → [`synthesize`] → [`train`] →
+//! [`score`] → [`evaluate`]. [`Detector`] ties them together behind `fit`,
+//! `decision_function` and `predict`; [`model_file`] saves and loads it.
+
+pub mod demo;
+pub mod detector;
+pub mod error;
+pub mod evaluate;
+pub mod ingest;
+pub mod model_file;
+pub mod prepare;
+pub mod score;
+pub mod synthesize;
+pub mod train;
+
+pub use detector::{DataSpec, Detector, FitReport, InputSchema};
+pub use error::{Error, Result};
+
+/// Sets the number of threads used by the matrix kernels and data-parallel loops. Call it
+/// before the first model is trained or scored; later calls have no effect on rayon's pool.
+pub fn set_threads(threads: usize) {
+    let threads = threads.max(1);
+    // candle reads RAYON_NUM_THREADS for its matrix kernels on every call.
+    std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global();
+}

@@ -1,0 +1,297 @@
+//! Prepare: a preprocessor fitted on training rows and applied identically at scoring time.
+//!
+//! Numeric and binary columns are min-max scaled to [0, 1] (values outside the training range
+//! stay outside), categorical columns one-hot encoded (an unseen category maps to zeros), and
+//! missing values take the training mean of their encoded columns.
+
+mod matrix;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ingest::{ColumnKind, Table, Values};
+
+pub use matrix::Matrix;
+
+/// How one input column becomes encoded features.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnTransform {
+    pub name: String,
+    pub source_index: usize,
+    pub kind: ColumnKind,
+    pub encoding: Encoding,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Encoding {
+    /// (x - min) / (max - min); a constant column maps to 0. Missing values take `mean`.
+    MinMax { min: f64, max: f64, mean: f64 },
+    /// One feature per category. Missing values take the training frequencies.
+    OneHot {
+        categories: Vec<String>,
+        frequencies: Vec<f64>,
+    },
+}
+
+/// The encoded features of one input column, as the synthesizer needs to know them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeatureBlock {
+    Continuous(usize),
+    Binary(usize),
+    OneHot { start: usize, len: usize },
+}
+
+/// A fitted preprocessor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Preprocessor {
+    pub columns: Vec<ColumnTransform>,
+}
+
+impl Preprocessor {
+    /// Fits the encodings on the given rows of `table`.
+    pub fn fit(table: &Table, rows: &[usize]) -> Result<Preprocessor> {
+        let no_values = |name: &str| {
+            Error::InvalidParams(format!(
+                "{}: column {name:?} has no values in the training rows; leave it out with --ignore {name:?}",
+                table.path.display()
+            ))
+        };
+        let columns = table
+            .columns
+            .iter()
+            .map(|column| {
+                let encoding = match &column.values {
+                    Values::Numeric(values) => {
+                        let (mut min, mut max, mut sum, mut count) =
+                            (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0usize);
+                        for &r in rows {
+                            let x = values[r];
+                            if !x.is_nan() {
+                                min = min.min(x);
+                                max = max.max(x);
+                                sum += x;
+                                count += 1;
+                            }
+                        }
+                        if count == 0 {
+                            return Err(no_values(&column.name));
+                        }
+                        Encoding::MinMax {
+                            min,
+                            max,
+                            mean: sum / count as f64,
+                        }
+                    }
+                    Values::Categorical(values) => {
+                        let mut counts: std::collections::BTreeMap<&str, usize> =
+                            Default::default();
+                        for &r in rows {
+                            if let Some(v) = &values[r] {
+                                *counts.entry(v).or_default() += 1;
+                            }
+                        }
+                        let total: usize = counts.values().sum();
+                        if total == 0 {
+                            return Err(no_values(&column.name));
+                        }
+                        Encoding::OneHot {
+                            categories: counts.keys().map(|c| c.to_string()).collect(),
+                            frequencies: counts
+                                .values()
+                                .map(|&c| c as f64 / total as f64)
+                                .collect(),
+                        }
+                    }
+                };
+                Ok(ColumnTransform {
+                    name: column.name.clone(),
+                    source_index: column.source_index,
+                    kind: column.kind,
+                    encoding,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Preprocessor { columns })
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.columns
+            .iter()
+            .map(|c| match &c.encoding {
+                Encoding::MinMax { .. } => 1,
+                Encoding::OneHot { categories, .. } => categories.len(),
+            })
+            .sum()
+    }
+
+    /// The encoded features, block by block.
+    pub fn layout(&self) -> Vec<FeatureBlock> {
+        let mut start = 0;
+        self.columns
+            .iter()
+            .map(|c| {
+                let block = match (&c.encoding, c.kind) {
+                    (Encoding::OneHot { categories, .. }, _) => FeatureBlock::OneHot {
+                        start,
+                        len: categories.len(),
+                    },
+                    (Encoding::MinMax { .. }, ColumnKind::Binary) => FeatureBlock::Binary(start),
+                    (Encoding::MinMax { .. }, _) => FeatureBlock::Continuous(start),
+                };
+                start += match block {
+                    FeatureBlock::OneHot { len, .. } => len,
+                    _ => 1,
+                };
+                block
+            })
+            .collect()
+    }
+
+    /// Names of the encoded features ("service=http" for a one-hot feature).
+    pub fn feature_names(&self) -> Vec<String> {
+        self.columns
+            .iter()
+            .flat_map(|c| match &c.encoding {
+                Encoding::MinMax { .. } => vec![c.name.clone()],
+                Encoding::OneHot { categories, .. } => categories
+                    .iter()
+                    .map(|cat| format!("{}={cat}", c.name))
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// Encodes the given rows of `table`, whose columns must be those the preprocessor was
+    /// fitted on, in the same order.
+    pub fn transform_rows(&self, table: &Table, rows: &[usize]) -> Result<Matrix> {
+        if table.columns.len() != self.columns.len()
+            || table
+                .columns
+                .iter()
+                .zip(&self.columns)
+                .any(|(t, p)| t.name != p.name || t.kind != p.kind)
+        {
+            return Err(Error::SchemaMismatch {
+                path: table.path.clone(),
+                message: "the columns differ from those the preprocessor was fitted on".into(),
+            });
+        }
+        let width = self.n_features();
+        let mut out = Matrix::zeros(rows.len(), width);
+        let mut offset = 0;
+        for (column, transform) in table.columns.iter().zip(&self.columns) {
+            match (&column.values, &transform.encoding) {
+                (Values::Numeric(values), Encoding::MinMax { min, max, mean }) => {
+                    let range = if max > min { max - min } else { 1.0 };
+                    for (i, &r) in rows.iter().enumerate() {
+                        let x = values[r];
+                        let x = if x.is_nan() { *mean } else { x };
+                        out.row_mut(i)[offset] = ((x - min) / range) as f32;
+                    }
+                    offset += 1;
+                }
+                (
+                    Values::Categorical(values),
+                    Encoding::OneHot {
+                        categories,
+                        frequencies,
+                    },
+                ) => {
+                    for (i, &r) in rows.iter().enumerate() {
+                        let row = &mut out.row_mut(i)[offset..offset + categories.len()];
+                        match &values[r] {
+                            None => {
+                                for (o, f) in row.iter_mut().zip(frequencies) {
+                                    *o = *f as f32;
+                                }
+                            }
+                            Some(v) => {
+                                if let Ok(k) = categories.binary_search(v) {
+                                    row[k] = 1.0;
+                                }
+                            }
+                        }
+                    }
+                    offset += categories.len();
+                }
+                _ => {
+                    return Err(Error::SchemaMismatch {
+                        path: table.path.clone(),
+                        message: format!(
+                            "column {:?} is {:?} in the data but the preprocessor encodes it otherwise",
+                            column.name, column.kind
+                        ),
+                    })
+                }
+            }
+        }
+        debug_assert_eq!(offset, width);
+        Ok(out)
+    }
+
+    /// Encodes every row of `table`.
+    pub fn transform(&self, table: &Table) -> Result<Matrix> {
+        let rows: Vec<usize> = (0..table.n_rows).collect();
+        self.transform_rows(table, &rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::Column;
+
+    fn table() -> Table {
+        Table {
+            path: "t.csv".into(),
+            n_rows: 4,
+            columns: vec![
+                Column {
+                    name: "x".into(),
+                    source_index: 0,
+                    kind: ColumnKind::Numeric,
+                    values: Values::Numeric(vec![2.0, 4.0, f64::NAN, 10.0]),
+                },
+                Column {
+                    name: "c".into(),
+                    source_index: 1,
+                    kind: ColumnKind::Categorical,
+                    values: Values::Categorical(vec![
+                        Some("b".into()),
+                        Some("a".into()),
+                        None,
+                        Some("z".into()),
+                    ]),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn scales_one_hot_encodes_and_imputes_with_training_means() {
+        let t = table();
+        // Fitted on the first three rows: x in [2, 4], mean 3; categories a, b each 1/2.
+        let p = Preprocessor::fit(&t, &[0, 1, 2]).unwrap();
+        assert_eq!(p.feature_names(), ["x", "c=a", "c=b"]);
+        let m = p.transform(&t).unwrap();
+        assert_eq!(m.row(0), [0.0, 0.0, 1.0]);
+        assert_eq!(m.row(1), [1.0, 1.0, 0.0]);
+        // Missing numeric → mean 3 → 0.5; missing category → frequencies.
+        assert_eq!(m.row(2), [0.5, 0.5, 0.5]);
+        // Outside the training range stays outside; unseen category → zeros.
+        assert_eq!(m.row(3), [4.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn layout_marks_one_hot_groups() {
+        let p = Preprocessor::fit(&table(), &[0, 1]).unwrap();
+        assert_eq!(
+            p.layout(),
+            [
+                FeatureBlock::Continuous(0),
+                FeatureBlock::OneHot { start: 1, len: 2 }
+            ]
+        );
+    }
+}

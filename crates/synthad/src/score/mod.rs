@@ -1,0 +1,34 @@
+//! Score: anomaly scores (higher = more anomalous) and the decision threshold for `predict`.
+
+/// The threshold above which a score is called anomalous, set so that at most `target_fpr` of
+/// the given normal scores lie above it.
+pub fn fit_threshold(normal_scores: &[f32], target_fpr: f64) -> f32 {
+    assert!(!normal_scores.is_empty(), "a threshold needs normal scores");
+    let mut sorted = normal_scores.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    let n = sorted.len();
+    let keep = ((1.0 - target_fpr) * n as f64).ceil() as usize;
+    sorted[keep.clamp(1, n) - 1]
+}
+
+/// Decisions at a threshold: true = anomaly.
+pub fn predict(scores: &[f32], threshold: f32) -> Vec<bool> {
+    scores.iter().map(|&s| s > threshold).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threshold_keeps_the_false_positive_rate_at_most_the_target() {
+        let normals: Vec<f32> = (0..100).map(|i| i as f32).collect();
+        let t = fit_threshold(&normals, 0.05);
+        assert_eq!(t, 94.0);
+        let fp = predict(&normals, t).iter().filter(|&&p| p).count();
+        assert_eq!(fp, 5);
+        // Ties at the threshold are not flagged, so the rate stays under the target.
+        let tied = vec![1.0f32; 10];
+        assert!(predict(&tied, fit_threshold(&tied, 0.05)).iter().all(|&p| !p));
+    }
+}
