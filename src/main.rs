@@ -1,1 +1,65 @@
-fn main() {}
+//! `synthad`: the command-line tool over the synthad library.
+
+mod args;
+mod commands;
+mod plot;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "synthad",
+    version,
+    about = "Semi-supervised anomaly detection with synthetic anomalies",
+    long_about = "Trains a classifier to separate normal data from known anomalies plus synthetic \
+                  anomalies drawn uniformly around the data, so that it also flags kinds of \
+                  anomalies nobody labeled."
+)]
+struct Cli {
+    /// Threads for training and scoring (default: all cores).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fit a detector on labeled training data and save it.
+    Train(commands::train::TrainArgs),
+    /// Write anomaly scores (higher = more anomalous) for every row of a file.
+    Score(commands::score::ScoreArgs),
+    /// Evaluate a model on labeled data: AUPR, AUROC, precision/recall/F1, per anomaly kind.
+    Eval(commands::eval::EvalArgs),
+    /// Write synthetic anomalies drawn around a data set (or a model's training data).
+    Synth(commands::synth::SynthArgs),
+    /// Run the embedded 2-D demo: known-only vs synthetic training, with a score-map PNG.
+    Demo(commands::demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(threads) = cli.threads {
+        synthad::set_threads(threads);
+    }
+    let result = match cli.command {
+        Command::Train(args) => commands::train::run(args, cli.quiet),
+        Command::Score(args) => commands::score::run(args),
+        Command::Eval(args) => commands::eval::run(args),
+        Command::Synth(args) => commands::synth::run(args),
+        Command::Demo(args) => commands::demo::run(args, cli.quiet),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

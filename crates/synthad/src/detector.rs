@@ -183,12 +183,7 @@ impl Detector {
         let (known_val, known_train) = hold_out(&known, params.validation_fraction);
 
         let training_rows: Vec<usize> = normal.iter().chain(&known).copied().collect();
-        let preprocessor = Preprocessor::fit(table, &training_rows)?;
-        let generator = UniformBox::fit(
-            &preprocessor.transform_rows(table, &training_rows)?,
-            &preprocessor.layout(),
-            params.margin as f32,
-        );
+        let (preprocessor, generator) = fit_generator(table, &training_rows, params.margin)?;
         let n_features = preprocessor.n_features();
         let synthetic_count = |normals: usize| {
             if params.mode.uses_synthetic() {
@@ -270,6 +265,17 @@ impl Detector {
         let table = schema.table_from(&raw)?;
         Ok((raw, table))
     }
+}
+
+/// Fits the preprocessor on the given rows and the synthetic-anomaly box around them.
+pub fn fit_generator(table: &Table, rows: &[usize], margin: f64) -> Result<(Preprocessor, UniformBox)> {
+    let preprocessor = Preprocessor::fit(table, rows)?;
+    let generator = UniformBox::fit(
+        &preprocessor.transform_rows(table, rows)?,
+        &preprocessor.layout(),
+        margin as f32,
+    );
+    Ok((preprocessor, generator))
 }
 
 /// Splits `rows` into (held out, kept), holding out `fraction` of them, at least one when there

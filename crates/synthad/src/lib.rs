@@ -17,7 +17,7 @@ pub mod score;
 pub mod synthesize;
 pub mod train;
 
-pub use detector::{DataSpec, Detector, FitReport, InputSchema};
+pub use detector::{fit_generator, DataSpec, Detector, FitReport, InputSchema};
 pub use error::{Error, Result};
 
 /// Sets the number of threads used by the matrix kernels and data-parallel loops. Call it

@@ -230,6 +230,39 @@ impl Preprocessor {
         Ok(out)
     }
 
+    /// Maps encoded rows back to input values, as text per input column: numbers unscaled,
+    /// binary values rounded, a one-hot group to its largest category.
+    pub fn inverse_transform(&self, x: &Matrix) -> Vec<Vec<String>> {
+        (0..x.rows)
+            .map(|r| {
+                let row = x.row(r);
+                let mut offset = 0;
+                self.columns
+                    .iter()
+                    .map(|c| match &c.encoding {
+                        Encoding::MinMax { min, max, .. } => {
+                            let value = min + row[offset] as f64 * (max - min);
+                            offset += 1;
+                            if c.kind == ColumnKind::Binary {
+                                format!("{}", value.round())
+                            } else {
+                                format!("{value}")
+                            }
+                        }
+                        Encoding::OneHot { categories, .. } => {
+                            let group = &row[offset..offset + categories.len()];
+                            offset += categories.len();
+                            let best = (0..group.len())
+                                .max_by(|&a, &b| group[a].total_cmp(&group[b]))
+                                .unwrap_or(0);
+                            categories[best].clone()
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Encodes every row of `table`.
     pub fn transform(&self, table: &Table) -> Result<Matrix> {
         let rows: Vec<usize> = (0..table.n_rows).collect();

@@ -1,0 +1,116 @@
+//! `synthad eval`: metrics of a model on labeled data, overall and per anomaly kind.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use synthad::evaluate::{evaluate, Metrics, Report};
+use synthad::ingest::labels::{canonical, Labels};
+use synthad::Detector;
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Labeled data with the columns the model was trained on.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The label column (default: the training file's).
+    #[arg(long)]
+    pub label_column: Option<String>,
+    /// Label value(s) of normal rows (default: the training file's); every other value is an
+    /// anomaly kind.
+    #[arg(long, num_args = 1..)]
+    pub normal: Vec<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: EvalArgs) -> Result<()> {
+    let detector = Detector::load(&args.model)?;
+    let trained = detector.labels.as_ref();
+    let Some(label_column) = args
+        .label_column
+        .clone()
+        .or_else(|| detector.schema.as_ref().and_then(|s| s.label_column.clone()))
+    else {
+        bail!("the model does not record a label column; pass --label-column");
+    };
+    let normal: Vec<String> = if args.normal.is_empty() {
+        trained.map(|l| l.normal.clone()).unwrap_or_default()
+    } else {
+        args.normal.clone()
+    };
+    if normal.is_empty() {
+        bail!("the model does not record the normal label; pass --normal");
+    }
+    let normal: Vec<String> = normal.iter().map(|n| canonical(n)).collect();
+
+    let (raw, table) = detector.read_file(&args.data)?;
+    let labels = Labels::read(&raw, &label_column)?;
+    let kinds: Vec<Option<String>> = labels
+        .values
+        .iter()
+        .map(|l| (!normal.contains(l)).then(|| l.clone()))
+        .collect();
+    if kinds.iter().all(Option::is_none) {
+        bail!(
+            "{}: every row has a normal label ({}), so there is nothing to detect (labels seen: {})",
+            args.data.display(),
+            normal.join(", "),
+            labels.summary()
+        );
+    }
+    let scores = detector.decision_function(&table)?;
+    let report = evaluate(&scores, &kinds, &detector.known_kinds, Some(detector.threshold));
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&detector, &args.data, &report);
+    }
+    Ok(())
+}
+
+fn print_report(detector: &Detector, data: &std::path::Path, report: &Report) {
+    println!(
+        "model: {} mode, known kinds: [{}]; data: {}; threshold {:.4}",
+        detector.params.mode.name(),
+        detector.known_kinds.join(", "),
+        data.display(),
+        detector.threshold
+    );
+    println!(
+        "{:<24} {:>9} {:>7} {:>7} {:>9} {:>7} {:>7}",
+        "", "anomalies", "AUPR", "AUROC", "precision", "recall", "F1"
+    );
+    print_row("overall", &report.overall);
+    for kind in &report.kinds {
+        let name = format!(
+            "kind {} ({})",
+            kind.kind,
+            if kind.seen { "seen" } else { "unseen" }
+        );
+        print_row(&name, &kind.metrics);
+    }
+    let fmt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
+    println!(
+        "mean AUPR over seen kinds: {}, over unseen kinds: {}",
+        fmt(report.seen_aupr),
+        fmt(report.unseen_aupr)
+    );
+}
+
+fn print_row(name: &str, m: &Metrics) {
+    let fmt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
+    println!(
+        "{:<24} {:>9} {:>7} {:>7} {:>9} {:>7} {:>7}",
+        name,
+        m.anomalies,
+        fmt(m.aupr),
+        fmt(m.auroc),
+        fmt(m.precision),
+        fmt(m.recall),
+        fmt(m.f1)
+    );
+}

@@ -1,0 +1,32 @@
+//! One module per subcommand.
+
+pub mod demo;
+pub mod eval;
+pub mod score;
+pub mod synth;
+pub mod train;
+
+use synthad::FitReport;
+
+/// Prints what a fit did, and warns loudly when the network collapsed.
+pub fn print_fit_summary(name: &str, report: &FitReport) {
+    let t = &report.train;
+    eprintln!(
+        "{name}: {} normal + {} known + {} synthetic training rows, {} features; {} epochs ({} steps), best epoch {} (validation loss {:.4}); {:.0} samples/s, {:.1} s",
+        report.normal_rows,
+        report.known_rows,
+        report.synthetic_rows,
+        report.features,
+        t.epochs,
+        t.steps,
+        t.best_epoch,
+        t.best_validation_loss,
+        t.samples_per_second,
+        t.seconds
+    );
+    if t.collapsed {
+        eprintln!(
+            "warning: {name}: the network collapsed to a constant output (every validation row gets the same score), so its scores cannot rank anomalies; try --loss logistic, a lower --lr, or more known anomalies"
+        );
+    }
+}

@@ -1,0 +1,65 @@
+//! `synthad train`: fit a detector on a labeled file and save it.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use synthad::ingest::labels::LabelSpec;
+use synthad::{DataSpec, Detector};
+
+use crate::args::{ColumnArgs, ParamArgs, ReadArgs};
+use crate::progress::EpochProgress;
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Training data: CSV/TSV/.data text, Parquet or .npz.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The label column, by name or zero-based index.
+    #[arg(long)]
+    pub label_column: String,
+    /// Label value(s) of normal rows.
+    #[arg(long, num_args = 1.., required = true)]
+    pub normal: Vec<String>,
+    /// Label values of known (labeled) anomalies; each is an anomaly kind. Rows with other
+    /// labels are left out of training.
+    #[arg(long, num_args = 1..)]
+    pub known: Vec<String>,
+    /// Where to write the model.
+    #[arg(long)]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub params: ParamArgs,
+    #[command(flatten)]
+    pub read: ReadArgs,
+    #[command(flatten)]
+    pub columns: ColumnArgs,
+}
+
+pub fn run(args: TrainArgs, quiet: bool) -> Result<()> {
+    let params = args.params.params()?;
+    let data = DataSpec {
+        read: args.read.options()?,
+        columns: args.columns.spec(),
+        labels: LabelSpec {
+            column: args.label_column.clone(),
+            normal: args.normal.clone(),
+            known: args.known.clone(),
+        },
+    };
+    let progress = EpochProgress::new(params.mode.name(), params.max_epochs, quiet);
+    let fitted = Detector::fit_file(&args.data, &data, params, &mut |s| progress.update(s));
+    progress.finish();
+    let (detector, report) = fitted?;
+    super::print_fit_summary(detector.params.mode.name(), &report);
+    detector
+        .save(&args.model)
+        .with_context(|| format!("saving the model to {}", args.model.display()))?;
+    eprintln!(
+        "wrote {} (threshold {:.4} at {:.0}% false positives on validation normals)",
+        args.model.display(),
+        detector.threshold,
+        detector.params.target_fpr * 100.0
+    );
+    Ok(())
+}

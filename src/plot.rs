@@ -1,0 +1,126 @@
+//! PNG figures with plotters. Text needs a TrueType font: the first of a few common system
+//! fonts is used; without one the figures are drawn without text.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use anyhow::{anyhow, Result};
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+const FONT_CANDIDATES: [&str; 3] = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+];
+
+/// Registers a system font as "sans-serif" once; false when none is found.
+pub fn has_font() -> bool {
+    static FONT: OnceLock<bool> = OnceLock::new();
+    *FONT.get_or_init(|| {
+        FONT_CANDIDATES.iter().any(|path| {
+            std::fs::read(path).is_ok_and(|bytes| {
+                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+                plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok()
+            })
+        })
+    })
+}
+
+/// One panel of a score map: scores on an n × n grid over the unit square (row-major, y
+/// growing with the row), the decision threshold and a title.
+pub struct ScoreMap<'a> {
+    pub title: String,
+    pub grid: usize,
+    pub scores: &'a [f32],
+    pub threshold: f32,
+}
+
+/// A point to overlay: position and group (0 normal, 1 known anomaly, 2 unseen anomaly).
+pub type Marker = (f64, f64, u8);
+
+/// Side-by-side score maps with the test points on top; the threshold's contour is white.
+pub fn score_maps(path: &Path, panels: &[ScoreMap], markers: &[Marker]) -> Result<()> {
+    const PANEL: u32 = 480;
+    const TITLE: u32 = 36;
+    let width = PANEL * panels.len() as u32;
+    let root = BitMapBackend::new(path, (width, PANEL + TITLE)).into_drawing_area();
+    let err = |e: &dyn std::fmt::Display| anyhow!("drawing {}: {e}", path.display());
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let text = has_font();
+    for (i, (panel, area)) in panels.iter().zip(root.split_evenly((1, panels.len()))).enumerate() {
+        let (title_area, map_area) = area.split_vertically(TITLE);
+        if text {
+            title_area
+                .titled(&panel.title, ("sans-serif", 20))
+                .map_err(|e| err(&e))?;
+        }
+        let n = panel.grid;
+        let (lo, hi) = panel
+            .scores
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &s| (l.min(s), h.max(s)));
+        let span = (hi - lo).max(1e-12);
+        let cell = PANEL as f64 / n as f64;
+        let flagged = |gx: usize, gy: usize| panel.scores[gy * n + gx] > panel.threshold;
+        for gy in 0..n {
+            for gx in 0..n {
+                let boundary = (gx + 1 < n && flagged(gx, gy) != flagged(gx + 1, gy))
+                    || (gy + 1 < n && flagged(gx, gy) != flagged(gx, gy + 1));
+                let color = if boundary {
+                    WHITE
+                } else {
+                    colormap(((panel.scores[gy * n + gx] - lo) / span) as f64)
+                };
+                // Row 0 of the grid is y = 0, drawn at the bottom.
+                let x0 = (gx as f64 * cell) as i32;
+                let y0 = (PANEL as f64 - (gy + 1) as f64 * cell) as i32;
+                let x1 = ((gx + 1) as f64 * cell).ceil() as i32;
+                let y1 = (PANEL as f64 - gy as f64 * cell).ceil() as i32;
+                map_area
+                    .draw(&Rectangle::new([(x0, y0), (x1, y1)], color.filled()))
+                    .map_err(|e| err(&e))?;
+            }
+        }
+        for &(x, y, group) in markers {
+            let px = (x * PANEL as f64) as i32;
+            let py = (PANEL as f64 * (1.0 - y)) as i32;
+            let style = match group {
+                0 => RGBColor(200, 200, 200).filled(),
+                1 => RGBColor(230, 40, 40).filled(),
+                _ => RGBColor(255, 0, 255).filled(),
+            };
+            let size = if group == 0 { 1 } else { 3 };
+            map_area
+                .draw(&Circle::new((px, py), size, style))
+                .map_err(|e| err(&e))?;
+        }
+        if i + 1 < panels.len() {
+            map_area
+                .draw(&PathElement::new(
+                    vec![(PANEL as i32 - 1, 0), (PANEL as i32 - 1, PANEL as i32)],
+                    BLACK.stroke_width(2),
+                ))
+                .map_err(|e| err(&e))?;
+        }
+    }
+    root.present().map_err(|e| err(&e))?;
+    Ok(())
+}
+
+/// A viridis-like ramp: dark blue (low score) to yellow (high score).
+fn colormap(t: f64) -> RGBColor {
+    const STOPS: [(f64, f64, f64); 5] = [
+        (68.0, 1.0, 84.0),
+        (59.0, 82.0, 139.0),
+        (33.0, 145.0, 140.0),
+        (94.0, 201.0, 98.0),
+        (253.0, 231.0, 37.0),
+    ];
+    let t = t.clamp(0.0, 1.0) * (STOPS.len() - 1) as f64;
+    let i = (t.floor() as usize).min(STOPS.len() - 2);
+    let f = t - i as f64;
+    let mix = |a: f64, b: f64| (a + (b - a) * f).round() as u8;
+    let (a, b) = (STOPS[i], STOPS[i + 1]);
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
