@@ -9,6 +9,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// Training allocates and frees many large buffers per step; glibc's malloc returns them to the
+// kernel each time (page faults, TLB shootdowns across threads), mimalloc keeps them.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "synthad",
@@ -45,8 +50,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(threads) = cli.threads {
-        synthad::set_threads(threads);
+    match cli.threads {
+        Some(threads) => synthad::set_threads(threads),
+        None => synthad::configure_elementwise_threads(),
     }
     let result = match cli.command {
         Command::Train(args) => commands::train::run(args, cli.quiet),

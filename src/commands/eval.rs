@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::Args;
 use synthad::evaluate::{evaluate, Metrics, Report};
-use synthad::ingest::labels::{canonical, Labels};
+use synthad::ingest::labels::{canonical, KindMap, Labels};
 use synthad::Detector;
 
 #[derive(Args, Debug)]
@@ -22,6 +22,10 @@ pub struct EvalArgs {
     /// anomaly kind.
     #[arg(long, num_args = 1..)]
     pub normal: Vec<String>,
+    /// CSV (header, then label,kind rows) grouping label values into anomaly kinds, e.g.
+    /// attack names into families. A kind is seen when one of its labels was known in training.
+    #[arg(long)]
+    pub kinds: Option<PathBuf>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -49,11 +53,16 @@ pub fn run(args: EvalArgs) -> Result<()> {
 
     let (raw, table) = detector.read_file(&args.data)?;
     let labels = Labels::read(&raw, &label_column)?;
+    let kind_map = match &args.kinds {
+        Some(path) => KindMap::read(path)?,
+        None => KindMap::default(),
+    };
     let kinds: Vec<Option<String>> = labels
         .values
         .iter()
-        .map(|l| (!normal.contains(l)).then(|| l.clone()))
+        .map(|l| (!normal.contains(l)).then(|| kind_map.kind_of(l)))
         .collect();
+    let seen: Vec<String> = detector.known_kinds.iter().map(|k| kind_map.kind_of(k)).collect();
     if kinds.iter().all(Option::is_none) {
         bail!(
             "{}: every row has a normal label ({}), so there is nothing to detect (labels seen: {})",
@@ -63,7 +72,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         );
     }
     let scores = detector.decision_function(&table)?;
-    let report = evaluate(&scores, &kinds, &detector.known_kinds, Some(detector.threshold));
+    let report = evaluate(&scores, &kinds, &seen, Some(detector.threshold));
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -25,6 +25,9 @@ pub struct TrainArgs {
     /// labels are left out of training.
     #[arg(long, num_args = 1..)]
     pub known: Vec<String>,
+    /// Use only this share of the known-anomaly rows (a random subset chosen by --seed).
+    #[arg(long, default_value_t = 1.0)]
+    pub known_fraction: f64,
     /// Where to write the model.
     #[arg(long)]
     pub model: PathBuf,
@@ -46,6 +49,7 @@ pub fn run(args: TrainArgs, quiet: bool) -> Result<()> {
             normal: args.normal.clone(),
             known: args.known.clone(),
         },
+        known_fraction: args.known_fraction,
     };
     let progress = EpochProgress::new(params.mode.name(), params.max_epochs, quiet);
     let fitted = Detector::fit_file(&args.data, &data, params, &mut |s| progress.update(s));

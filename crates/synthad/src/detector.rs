@@ -134,6 +134,8 @@ pub struct DataSpec {
     pub read: ReadOptions,
     pub columns: ColumnSpec,
     pub labels: LabelSpec,
+    /// Share of the known-anomaly rows to use (a random subset, by the training seed).
+    pub known_fraction: f64,
 }
 
 impl Detector {
@@ -147,7 +149,14 @@ impl Detector {
         let raw = RawTable::read(path, &data.read)?;
         let labels = Labels::read(&raw, &data.labels.column)?;
         let table = Table::infer(&raw, &data.columns, &[labels.column_index], &data.read)?;
-        let split = RowSplit::new(&raw, &labels, &data.labels)?;
+        let mut split = RowSplit::new(&raw, &labels, &data.labels)?;
+        if !(data.known_fraction > 0.0 && data.known_fraction <= 1.0) {
+            return Err(Error::InvalidParams(format!(
+                "the known fraction must be in (0, 1], got {}",
+                data.known_fraction
+            )));
+        }
+        split.keep_known_fraction(data.known_fraction, params.seed);
         let (mut detector, report) = Detector::fit(&table, &split, params, on_epoch)?;
         detector.schema = Some(InputSchema::of(&raw, &table, &data.read, Some(&labels)));
         detector.labels = Some(data.labels.clone());

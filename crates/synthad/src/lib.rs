@@ -20,8 +20,8 @@ pub mod train;
 pub use detector::{fit_generator, DataSpec, Detector, FitReport, InputSchema};
 pub use error::{Error, Result};
 
-/// Sets the number of threads used by the matrix kernels and data-parallel loops. Call it
-/// before the first model is trained or scored; later calls have no effect on rayon's pool.
+/// Sets the number of threads used by the matrix kernels. Call it before the first model is
+/// trained or scored; later calls do not resize rayon's pool.
 pub fn set_threads(threads: usize) {
     let threads = threads.max(1);
     // candle reads RAYON_NUM_THREADS for its matrix kernels on every call.
@@ -29,4 +29,14 @@ pub fn set_threads(threads: usize) {
     let _ = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build_global();
+    configure_elementwise_threads();
+}
+
+/// Keeps candle's element-wise kernels on the calling thread. On our small batches its
+/// separate spinning thread pool competes with the matrix kernels' pool for the same cores:
+/// measured on 2 cores, training ran 1.5x faster without it (docs/performance.md).
+pub fn configure_elementwise_threads() {
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
 }

@@ -127,4 +127,67 @@ impl RowSplit {
         }
         Ok(split)
     }
+
+    /// Keeps a random `fraction` of the known anomalies (at least one of each kind), for
+    /// experiments where only part of the anomalies would be labeled.
+    pub fn keep_known_fraction(&mut self, fraction: f64, seed: u64) {
+        use rand::seq::SliceRandom;
+        use rand::SeedableRng;
+        if fraction >= 1.0 {
+            return;
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        self.known.shuffle(&mut rng);
+        let keep = ((fraction * self.known.len() as f64).round() as usize).max(1);
+        let mut kept: Vec<(usize, String)> = self.known[..keep.min(self.known.len())].to_vec();
+        for (row, kind) in &self.known[keep.min(self.known.len())..] {
+            if !kept.iter().any(|(_, k)| k == kind) {
+                kept.push((*row, kind.clone()));
+            }
+        }
+        kept.sort();
+        self.known = kept;
+    }
+}
+
+/// Groups label values into anomaly kinds (e.g. attack names into attack families). Labels not
+/// in the map are their own kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KindMap {
+    map: std::collections::HashMap<String, String>,
+}
+
+impl KindMap {
+    pub fn new(pairs: impl IntoIterator<Item = (String, String)>) -> KindMap {
+        KindMap {
+            map: pairs.into_iter().map(|(l, k)| (canonical(&l), k)).collect(),
+        }
+    }
+
+    /// Reads a CSV file with a header and two columns: label, kind.
+    pub fn read(path: &std::path::Path) -> Result<KindMap> {
+        let mut reader = ::csv::Reader::from_path(path).map_err(|e| Error::Parse {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
+        let mut pairs = Vec::new();
+        for (i, record) in reader.records().enumerate() {
+            let record = record.map_err(|e| Error::Parse {
+                path: path.into(),
+                message: e.to_string(),
+            })?;
+            if record.len() != 2 {
+                return Err(Error::Parse {
+                    path: path.into(),
+                    message: format!("row {}: expected two fields (label, kind), found {}", i + 1, record.len()),
+                });
+            }
+            pairs.push((record[0].to_string(), record[1].trim().to_string()));
+        }
+        Ok(KindMap::new(pairs))
+    }
+
+    pub fn kind_of(&self, label: &str) -> String {
+        self.map.get(label).cloned().unwrap_or_else(|| label.to_string())
+    }
 }
