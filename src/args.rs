@@ -122,9 +122,10 @@ pub struct ParamArgs {
     /// Synthetic anomalies per normal training row.
     #[arg(long, default_value_t = TrainParams::default().synthetic_ratio)]
     pub synthetic_ratio: f64,
-    /// Share of the anomaly class's weight on known anomalies (rest on synthetic ones).
-    #[arg(long, default_value_t = TrainParams::default().known_weight)]
-    pub known_weight: f64,
+    /// Share of the anomaly class's weight on known anomalies (rest on synthetic ones), or
+    /// "auto": every anomaly row weighs the same.
+    #[arg(long, default_value = "auto")]
+    pub known_weight: KnownWeight,
     /// Widen the synthetic box by this fraction of each feature's range per side.
     #[arg(long, default_value_t = TrainParams::default().margin)]
     pub margin: f64,
@@ -134,6 +135,22 @@ pub struct ParamArgs {
     /// False-positive rate on validation normals at which `predict` flags anomalies.
     #[arg(long, default_value_t = TrainParams::default().target_fpr)]
     pub target_fpr: f64,
+}
+
+/// `--known-weight`: a share in [0, 1] or "auto".
+#[derive(Debug, Clone, Copy)]
+pub struct KnownWeight(pub Option<f64>);
+
+impl std::str::FromStr for KnownWeight {
+    type Err = String;
+    fn from_str(s: &str) -> Result<KnownWeight, String> {
+        if s == "auto" {
+            return Ok(KnownWeight(None));
+        }
+        s.parse::<f64>()
+            .map(|w| KnownWeight(Some(w)))
+            .map_err(|_| format!("expected a number in [0, 1] or \"auto\", got {s:?}"))
+    }
 }
 
 impl ParamArgs {
@@ -157,7 +174,7 @@ impl ParamArgs {
             min_patience_steps: self.min_patience_steps,
             validation_fraction: self.validation_fraction,
             synthetic_ratio: self.synthetic_ratio,
-            known_weight: self.known_weight,
+            known_weight: self.known_weight.0,
             margin: self.margin,
             target_fpr: self.target_fpr,
             seed: self.seed,

@@ -24,8 +24,8 @@ fn main() {
     let normal = x.select_rows(&(0..half).collect::<Vec<_>>());
     let synthetic = x.select_rows(&(half..rows).collect::<Vec<_>>());
     let empty = Matrix::zeros(0, cols);
-    let train = LabeledSet::balanced(&normal, &empty, &synthetic, 0.0);
-    let validation = LabeledSet::balanced(&normal.select_rows(&[0, 1]), &empty, &synthetic.select_rows(&[0, 1]), 0.0);
+    let train = LabeledSet::balanced(&normal, &empty, &synthetic, None);
+    let validation = LabeledSet::balanced(&normal.select_rows(&[0, 1]), &empty, &synthetic.select_rows(&[0, 1]), None);
     let params = TrainParams {
         max_epochs: epochs,
         min_patience_steps: usize::MAX,

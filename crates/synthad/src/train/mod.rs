@@ -31,14 +31,15 @@ pub struct LabeledSet {
 impl LabeledSet {
     /// Normals against anomalies in two groups (known, synthetic), weighted so that normals
     /// and anomalies carry equal total weight and `known_share` of the anomalies' weight is on
-    /// the known group. The mean weight is 1, so the loss scale does not depend on the mix.
-    pub fn balanced(normal: &Matrix, known: &Matrix, synthetic: &Matrix, known_share: f64) -> LabeledSet {
+    /// the known group (`None`: in proportion to the rows). The mean weight is 1, so the loss
+    /// scale does not depend on the mix.
+    pub fn balanced(normal: &Matrix, known: &Matrix, synthetic: &Matrix, known_share: Option<f64>) -> LabeledSet {
         let (n_n, n_k, n_s) = (normal.rows, known.rows, synthetic.rows);
         let total = (n_n + n_k + n_s) as f64;
         let known_share = match (n_k, n_s) {
             (0, _) => 0.0,
             (_, 0) => 1.0,
-            _ => known_share,
+            _ => known_share.unwrap_or(n_k as f64 / (n_k + n_s) as f64),
         };
         let per_row = |group_weight: f64, n: usize| if n == 0 { 0.0 } else { (total * group_weight / n as f64) as f32 };
         let (w_n, w_k, w_s) = (
@@ -222,13 +223,17 @@ mod tests {
         let normal = Matrix::zeros(6, 1);
         let known = Matrix::zeros(2, 1);
         let synthetic = Matrix::zeros(4, 1);
-        let set = LabeledSet::balanced(&normal, &known, &synthetic, 0.25);
+        let set = LabeledSet::balanced(&normal, &known, &synthetic, Some(0.25));
         let sum = |r: std::ops::Range<usize>| set.weight[r].iter().sum::<f32>();
         // 12 rows: normals 6, known 12·0.5·0.25 = 1.5, synthetic 12·0.5·0.75 = 4.5.
         assert!((sum(0..6) - 6.0).abs() < 1e-5);
         assert!((sum(6..8) - 1.5).abs() < 1e-5);
         assert!((sum(8..12) - 4.5).abs() < 1e-5);
         assert_eq!(&set.target[5..7], &[-1.0, 1.0]);
+        // Proportional: every anomaly row weighs the same.
+        let set = LabeledSet::balanced(&normal, &known, &synthetic, None);
+        assert_eq!(set.weight[6], set.weight[11]);
+        assert!((set.weight[6..].iter().sum::<f32>() - 6.0).abs() < 1e-5);
     }
 
     #[test]
@@ -261,7 +266,7 @@ mod tests {
         let normal = points(0.2, 200, &mut rng);
         let anomalies = points(0.8, 50, &mut rng);
         let empty = Matrix::zeros(0, 2);
-        let train = LabeledSet::balanced(&normal, &anomalies, &empty, 1.0);
+        let train = LabeledSet::balanced(&normal, &anomalies, &empty, None);
         let params = TrainParams {
             hidden: vec![16],
             max_epochs: 50,

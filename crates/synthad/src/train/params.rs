@@ -96,8 +96,10 @@ pub struct TrainParams {
     /// Synthetic anomalies per normal training row.
     pub synthetic_ratio: f64,
     /// Share of the anomaly class's weight carried by known anomalies when there are synthetic
-    /// ones too (the rest goes to synthetic ones). Normals and anomalies always weigh the same.
-    pub known_weight: f64,
+    /// ones too (the rest goes to synthetic ones). `None`: every anomaly row weighs the same, so
+    /// the share is the known rows' share of the anomaly rows (the paper's plain union).
+    /// Normals and anomalies as classes always weigh the same.
+    pub known_weight: Option<f64>,
     /// Widens the synthetic box by this fraction of each feature's range on each side.
     pub margin: f64,
     /// False-positive rate on validation normals at which the decision threshold is set.
@@ -119,7 +121,7 @@ impl Default for TrainParams {
             min_patience_steps: 100,
             validation_fraction: 0.2,
             synthetic_ratio: 1.0,
-            known_weight: 0.5,
+            known_weight: None,
             margin: 0.0,
             target_fpr: 0.05,
             seed: 0,
@@ -158,8 +160,8 @@ impl TrainParams {
         if self.mode == Mode::Unsupervised && self.synthetic_ratio == 0.0 {
             return fail("unsupervised mode needs synthetic anomalies (synthetic ratio > 0)".into());
         }
-        if !(0.0..=1.0).contains(&self.known_weight) {
-            return fail(format!("known weight must be in [0, 1], got {}", self.known_weight));
+        if let Some(w) = self.known_weight.filter(|w| !(0.0..=1.0).contains(w)) {
+            return fail(format!("known weight must be in [0, 1], got {w}"));
         }
         if !(self.margin >= 0.0 && self.margin.is_finite()) {
             return fail(format!("margin must be ≥ 0, got {}", self.margin));
