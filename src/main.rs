@@ -9,11 +9,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-// Training allocates and frees many large buffers per step; glibc's malloc returns them to the
-// kernel each time (page faults, TLB shootdowns across threads), mimalloc keeps them.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "synthad",
@@ -49,6 +44,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    synthad::keep_freed_memory();
     let cli = Cli::parse();
     match cli.threads {
         Some(threads) => synthad::set_threads(threads),

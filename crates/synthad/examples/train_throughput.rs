@@ -5,9 +5,6 @@
 
 use rand::{Rng, SeedableRng};
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use rand_chacha::ChaCha8Rng;
 use synthad::prepare::Matrix;
 use synthad::train::{train_mlp, LabeledSet, TrainParams};
@@ -16,6 +13,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let threads: usize = args.next().map_or(2, |a| a.parse().expect("threads"));
     let epochs: usize = args.next().map_or(5, |a| a.parse().expect("epochs"));
+    synthad::keep_freed_memory();
     synthad::set_threads(threads);
     let (rows, cols) = (27_800, 113);
     let mut rng = ChaCha8Rng::seed_from_u64(0);

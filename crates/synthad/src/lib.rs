@@ -32,6 +32,21 @@ pub fn set_threads(threads: usize) {
     configure_elementwise_threads();
 }
 
+/// Keeps freed buffers in the process heap. A training step allocates and frees several
+/// 2 MB activation buffers; by default glibc serves those with mmap and returns them on free,
+/// so every step pays page faults and zeroing of fresh pages (11% of a step on 2 threads,
+/// docs/performance.md). Call once at program start; a no-op off glibc.
+pub fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning parameters; it is called before threads
+    // that allocate exist, and invalid values are rejected by glibc (returning 0).
+    unsafe {
+        // 32 MiB is glibc's largest mmap threshold on 64-bit; trimming only past 1 GiB free.
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
+}
+
 /// Keeps candle's element-wise kernels on the calling thread. On our small batches its
 /// separate spinning thread pool competes with the matrix kernels' pool for the same cores:
 /// measured on 2 cores, training ran 1.5x faster without it (docs/performance.md).

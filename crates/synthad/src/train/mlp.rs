@@ -4,6 +4,7 @@ use candle_core::{DType, Device, Tensor, Var};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+use super::linear::{linear, linear_no_grad};
 use crate::error::Result;
 use crate::prepare::Matrix;
 
@@ -89,10 +90,7 @@ impl Mlp {
         let mut h = x.clone();
         let last = self.layers.len() - 1;
         for (i, (w, b)) in self.layers.iter().enumerate() {
-            h = h.matmul(&w.t()?)?.broadcast_add(b)?;
-            if i < last {
-                h = h.relu()?;
-            }
+            h = linear(&h, w.as_tensor(), b.as_tensor(), i < last)?;
         }
         Ok(h.squeeze(1)?)
     }
@@ -102,19 +100,16 @@ impl Mlp {
         let frozen: Vec<(Tensor, Tensor)> = self
             .layers
             .iter()
-            .map(|(w, b)| Ok((w.as_tensor().detach().t()?, b.as_tensor().detach())))
-            .collect::<Result<_>>()?;
+            .map(|(w, b)| (w.as_tensor().detach(), b.as_tensor().detach()))
+            .collect();
         let mut out = Vec::with_capacity(x.rows);
         let last = frozen.len() - 1;
         for start in (0..x.rows).step_by(SCORE_BATCH) {
             let end = (start + SCORE_BATCH).min(x.rows);
             let batch = &x.data[start * x.cols..end * x.cols];
             let mut h = Tensor::from_slice(batch, (end - start, x.cols), &Device::Cpu)?;
-            for (i, (wt, b)) in frozen.iter().enumerate() {
-                h = h.matmul(wt)?.broadcast_add(b)?;
-                if i < last {
-                    h = h.relu()?;
-                }
+            for (i, (w, b)) in frozen.iter().enumerate() {
+                h = linear_no_grad(&h, w, b, i < last)?;
             }
             out.extend(h.squeeze(1)?.to_dtype(DType::F32)?.to_vec1::<f32>()?);
         }

@@ -3,6 +3,7 @@
 //! AdamW on a weighted hinge (or logistic) loss, minibatches, early stopping on a validation
 //! loss with the best weights restored.
 
+mod linear;
 mod mlp;
 mod params;
 
@@ -108,14 +109,59 @@ fn weighted_loss(loss: Loss, scores: &[f32], set: &LabeledSet) -> f64 {
     total / scores.len().max(1) as f64
 }
 
-fn batch_loss(loss: Loss, output: &Tensor, target: &Tensor, weight: &Tensor) -> Result<Tensor> {
+/// Σ weight·loss over the rows of a batch (or shard).
+fn batch_loss_sum(loss: Loss, output: &Tensor, target: &Tensor, weight: &Tensor) -> Result<Tensor> {
     let margin = (output * target)?;
     let per_row = match loss {
         Loss::Hinge => (1.0 - margin)?.relu()?,
         // softplus(−m) = relu(−m) + log(1 + exp(−|m|)), stable for large |m|.
         Loss::Logistic => (margin.neg()?.relu()? + (margin.abs()?.neg()?.exp()? + 1.0)?.log()?)?,
     };
-    Ok((per_row * weight)?.mean_all()?)
+    Ok((per_row * weight)?.sum_all()?)
+}
+
+/// Rows per shard of a minibatch. Shards run in parallel, each with single-threaded matrix
+/// kernels, and their gradients are summed in a fixed order: 1.2-1.4x the throughput of
+/// splitting every matrix product across threads on 2 cores (docs/performance.md), and the
+/// result does not depend on the number of threads.
+const SHARD_ROWS: usize = 512;
+
+/// One optimizer step on the rows `chunk` of (x, y, w); returns the batch's mean loss.
+fn sharded_step(
+    mlp: &Mlp,
+    optimizer: &mut AdamW,
+    chunk: &[u32],
+    (x, y, w): (&Tensor, &Tensor, &Tensor),
+    loss: Loss,
+) -> Result<f64> {
+    use rayon::prelude::*;
+    let scale = 1.0 / chunk.len() as f64;
+    let shards: Vec<Result<(candle_core::backprop::GradStore, f64)>> = chunk
+        .par_chunks(SHARD_ROWS)
+        .map(|rows| {
+            let index = Tensor::from_slice(rows, rows.len(), &Device::Cpu)?;
+            let output = mlp.forward(&x.index_select(&index, 0)?)?;
+            let (yb, wb) = (y.index_select(&index, 0)?, w.index_select(&index, 0)?);
+            // The shard's share of the batch mean: its sum over the batch size.
+            let shard_loss = (batch_loss_sum(loss, &output, &yb, &wb)? * scale)?;
+            let value = shard_loss.to_scalar::<f32>()? as f64;
+            Ok((shard_loss.backward()?, value))
+        })
+        .collect();
+    let mut shards = shards.into_iter();
+    let (mut grads, mut total) = shards.next().expect("a batch has rows")?;
+    for shard in shards {
+        let (other, value) = shard?;
+        total += value;
+        for var in mlp.vars() {
+            if let (Some(a), Some(b)) = (grads.get(&var), other.get(&var)) {
+                let sum = (a + b)?;
+                grads.insert(&var, sum);
+            }
+        }
+    }
+    optimizer.step(&grads)?;
+    Ok(total)
 }
 
 /// Spread below which validation scores count as one constant output.
@@ -143,6 +189,7 @@ pub fn train_mlp(
         },
     )?;
     let x_all = Tensor::from_slice(&train.x.data, (train.x.rows, train.x.cols), &device)?;
+    // Gradients flow to the weights only; the data never needs one.
     let y_all = Tensor::from_slice(&train.target, train.len(), &device)?;
     let w_all = Tensor::from_slice(&train.weight, train.len(), &device)?;
 
@@ -161,13 +208,8 @@ pub fn train_mlp(
         order.shuffle(rng);
         let mut epoch_loss = 0.0;
         for chunk in order.chunks(batch) {
-            let index = Tensor::from_slice(chunk, chunk.len(), &device)?;
-            let xb = x_all.index_select(&index, 0)?;
-            let yb = y_all.index_select(&index, 0)?;
-            let wb = w_all.index_select(&index, 0)?;
-            let loss = batch_loss(params.loss, &mlp.forward(&xb)?, &yb, &wb)?;
-            optimizer.backward_step(&loss)?;
-            epoch_loss += loss.to_scalar::<f32>()? as f64 * chunk.len() as f64;
+            let batch_loss = sharded_step(&mlp, &mut optimizer, chunk, (&x_all, &y_all, &w_all), params.loss)?;
+            epoch_loss += batch_loss * chunk.len() as f64;
             steps += 1;
             samples += chunk.len();
         }
@@ -249,8 +291,8 @@ mod tests {
         let y = Tensor::new(&[1.0f32, -1.0, -1.0], &device).unwrap();
         let w = Tensor::new(&[2.0f32, 1.0, 1.0], &device).unwrap();
         for loss in [Loss::Hinge, Loss::Logistic] {
-            let t = batch_loss(loss, &out, &y, &w).unwrap().to_scalar::<f32>().unwrap() as f64;
-            let expected = (2.0 * row_loss(loss, 0.25, 1.0) + row_loss(loss, 0.5, -1.0) + row_loss(loss, -3.0, -1.0)) / 3.0;
+            let t = batch_loss_sum(loss, &out, &y, &w).unwrap().to_scalar::<f32>().unwrap() as f64;
+            let expected = 2.0 * row_loss(loss, 0.25, 1.0) + row_loss(loss, 0.5, -1.0) + row_loss(loss, -3.0, -1.0);
             assert!((t - expected).abs() < 1e-6, "{loss:?}: {t} vs {expected}");
         }
     }
