@@ -1,7 +1,8 @@
-//! Training throughput of the default network on a fixed random problem of the nsl-kdd
-//! scenario's shape (27,800 rows × 113 features): samples per second over a few epochs.
+//! Training and scoring throughput of the default network (ReLU 500-500, hinge loss, AdamW,
+//! batch 1024) on a fixed random problem of the nsl-kdd scenario's shape (27,800 rows × 113
+//! features). The same problem as bench/pytorch_reference.py; bench/compare.sh runs both.
 //!
-//!     cargo run --release -p synthad --example train_throughput -- [threads] [epochs]
+//!     cargo run --release -p synthad --example throughput -- [threads] [epochs]
 
 use rand::{Rng, SeedableRng};
 
@@ -29,9 +30,16 @@ fn main() {
         min_patience_steps: usize::MAX,
         ..Default::default()
     };
-    let (_, report) = train_mlp(&train, &validation, &params, &mut rng, &mut |_| {}).expect("training");
+    let (mlp, report) = train_mlp(&train, &validation, &params, &mut rng, &mut |_| {}).expect("training");
+    let mut scoring = 0.0f64;
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        let scores = mlp.scores(&x).expect("scoring");
+        assert_eq!(scores.len(), rows);
+        scoring = scoring.max(rows as f64 / started.elapsed().as_secs_f64());
+    }
     println!(
-        "threads {threads}: {:.0} samples/s ({} epochs, {:.2} s)",
+        "synthad threads {threads}: training {:.0} samples/s ({} epochs, {:.2} s), scoring {scoring:.0} rows/s",
         report.samples_per_second, report.epochs, report.seconds
     );
 }
