@@ -41,6 +41,8 @@ enum Command {
     Synth(commands::synth::SynthArgs),
     /// Run the embedded 2-D demo: known-only vs synthetic training, with a score-map PNG.
     Demo(commands::demo::DemoArgs),
+    /// Run the benchmark protocol's scenarios (../shared/PROTOCOL.md) over methods and seeds.
+    Bench(commands::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(args),
         Command::Synth(args) => commands::synth::run(args),
         Command::Demo(args) => commands::demo::run(args, cli.quiet),
+        Command::Bench(args) => commands::bench::run(args, cli.quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

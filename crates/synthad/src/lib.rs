@@ -6,6 +6,7 @@
 //! [`score`] → [`evaluate`]. [`Detector`] ties them together behind `fit`,
 //! `decision_function` and `predict`; [`model_file`] saves and loads it.
 
+pub mod bench;
 pub mod demo;
 pub mod detector;
 pub mod error;

@@ -1,0 +1,265 @@
+//! The benchmark: protocol scenarios × methods × seeds, every method of a seed on the same
+//! splits, summarised as mean ± std.
+
+pub mod scenarios;
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::detector::Detector;
+use crate::error::{Error, Result};
+use crate::evaluate::{evaluate, metrics, Report};
+use crate::train::{Mode, TrainParams};
+
+pub use scenarios::{available, load, ScenarioData};
+
+/// A detector the bench can run: fit on a scenario's training rows, score its test rows.
+pub trait BenchMethod: Send + Sync {
+    fn name(&self) -> &str;
+    fn fit_score(&self, data: &ScenarioData, seed: u64) -> Result<Vec<f32>>;
+}
+
+/// The classifier of the paper in one of its modes, with given hyperparameters.
+pub struct MlpMethod {
+    pub name: String,
+    pub params: TrainParams,
+}
+
+impl BenchMethod for MlpMethod {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn fit_score(&self, data: &ScenarioData, seed: u64) -> Result<Vec<f32>> {
+        let params = TrainParams {
+            seed,
+            ..self.params.clone()
+        };
+        let (detector, _) = Detector::fit(&data.train, &data.split, params, &mut |_| {})?;
+        detector.decision_function(&data.test)
+    }
+}
+
+/// The methods the bench knows by name.
+pub fn registry() -> Vec<Box<dyn BenchMethod>> {
+    Mode::ALL
+        .into_iter()
+        .map(|mode| {
+            Box::new(MlpMethod {
+                name: mode.name().to_string(),
+                params: TrainParams {
+                    mode,
+                    ..Default::default()
+                },
+            }) as Box<dyn BenchMethod>
+        })
+        .collect()
+}
+
+pub fn method(name: &str) -> Result<Box<dyn BenchMethod>> {
+    registry().into_iter().find(|m| m.name() == name).ok_or_else(|| {
+        Error::InvalidParams(format!(
+            "unknown method {name:?}; known: {}",
+            registry().iter().map(|m| m.name().to_string()).collect::<Vec<_>>().join(", ")
+        ))
+    })
+}
+
+/// The hyperparameters a sweep can vary, as `name=value`.
+pub const SWEEPABLE: [&str; 5] = ["synthetic-ratio", "known-weight", "margin", "hidden", "weight-decay"];
+
+/// Sets one sweepable hyperparameter from text (`hidden` takes widths joined by 'x').
+pub fn set_param(params: &mut TrainParams, name: &str, value: &str) -> Result<()> {
+    let number = || {
+        value
+            .parse::<f64>()
+            .map_err(|_| Error::InvalidParams(format!("{name}={value}: not a number")))
+    };
+    match name {
+        "synthetic-ratio" => params.synthetic_ratio = number()?,
+        "known-weight" => params.known_weight = if value == "auto" { None } else { Some(number()?) },
+        "margin" => params.margin = number()?,
+        "weight-decay" => params.weight_decay = number()?,
+        "hidden" => {
+            params.hidden = value
+                .split('x')
+                .map(|w| w.parse::<usize>())
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|_| Error::InvalidParams(format!("hidden={value}: expected widths like 500x500")))?
+        }
+        _ => {
+            return Err(Error::InvalidParams(format!(
+                "cannot sweep {name:?}; sweepable: {}",
+                SWEEPABLE.join(", ")
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// One method on one scenario for one seed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub scenario: String,
+    pub method: String,
+    pub seed: u64,
+    pub report: Report,
+    /// Seconds to fit and score.
+    pub seconds: f64,
+    /// Precision-recall curve over all test anomalies, (recall, precision); seed 0 only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pr_curve: Option<Vec<(f64, f64)>>,
+}
+
+/// Runs every method on every scenario for every seed. Each seed's scenario is built once, so
+/// all methods of a seed see the same splits.
+pub fn run(
+    scenario_names: &[String],
+    methods: &[Box<dyn BenchMethod>],
+    seeds: &[u64],
+    data_dir: &Path,
+    on_record: &mut dyn FnMut(&RunRecord),
+) -> Result<Vec<RunRecord>> {
+    let mut records = Vec::new();
+    for name in scenario_names {
+        for &seed in seeds {
+            let data = load(name, data_dir, seed)?;
+            for method in methods {
+                let started = Instant::now();
+                let scores = method.fit_score(&data, seed).map_err(|e| {
+                    Error::Training(format!("{} on {name} (seed {seed}): {e}", method.name()))
+                })?;
+                let seconds = started.elapsed().as_secs_f64();
+                let report = evaluate(&scores, &data.test_kinds, &data.seen_kinds, None);
+                let pr_curve = (seed == seeds[0]).then(|| {
+                    let positive: Vec<bool> = data.test_kinds.iter().map(Option::is_some).collect();
+                    metrics::precision_recall_curve(&scores, &positive)
+                });
+                let record = RunRecord {
+                    scenario: name.clone(),
+                    method: method.name().to_string(),
+                    seed,
+                    report,
+                    seconds,
+                    pr_curve,
+                };
+                on_record(&record);
+                records.push(record);
+            }
+        }
+    }
+    Ok(records)
+}
+
+/// Mean and (population) standard deviation over seeds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Stat {
+    pub mean: f64,
+    pub std: f64,
+    pub n: usize,
+}
+
+impl Stat {
+    pub fn of(values: &[f64]) -> Option<Stat> {
+        if values.is_empty() {
+            return None;
+        }
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+        Some(Stat {
+            mean,
+            std: var.sqrt(),
+            n: values.len(),
+        })
+    }
+}
+
+impl std::fmt::Display for Stat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.3} ± {:.3}", self.mean, self.std)
+    }
+}
+
+/// One (scenario, method) summarised over seeds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SummaryRow {
+    pub scenario: String,
+    pub method: String,
+    pub aupr: Option<Stat>,
+    pub seen_aupr: Option<Stat>,
+    pub unseen_aupr: Option<Stat>,
+    pub auroc: Option<Stat>,
+    /// AUPR per anomaly kind, with whether it was seen.
+    pub kinds: Vec<(String, bool, Option<Stat>)>,
+    pub seconds: Stat,
+}
+
+pub fn summarize(records: &[RunRecord]) -> Vec<SummaryRow> {
+    let mut keys: Vec<(String, String)> = Vec::new();
+    for r in records {
+        let key = (r.scenario.clone(), r.method.clone());
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys.into_iter()
+        .map(|(scenario, method)| {
+            let runs: Vec<&RunRecord> = records
+                .iter()
+                .filter(|r| r.scenario == scenario && r.method == method)
+                .collect();
+            let stat = |f: &dyn Fn(&Report) -> Option<f64>| {
+                Stat::of(&runs.iter().filter_map(|r| f(&r.report)).collect::<Vec<_>>())
+            };
+            let kinds = runs[0]
+                .report
+                .kinds
+                .iter()
+                .map(|k| {
+                    let name = k.kind.clone();
+                    let s = stat(&|rep: &Report| {
+                        rep.kinds.iter().find(|x| x.kind == name).and_then(|x| x.metrics.aupr)
+                    });
+                    (k.kind.clone(), k.seen, s)
+                })
+                .collect();
+            SummaryRow {
+                aupr: stat(&|r| r.overall.aupr),
+                seen_aupr: stat(&|r| r.seen_aupr),
+                unseen_aupr: stat(&|r| r.unseen_aupr),
+                auroc: stat(&|r| r.overall.auroc),
+                kinds,
+                seconds: Stat::of(&runs.iter().map(|r| r.seconds).collect::<Vec<_>>()).expect("runs"),
+                scenario,
+                method,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_is_mean_and_population_std() {
+        let s = Stat::of(&[1.0, 2.0, 3.0, 4.0]).unwrap();
+        assert_eq!(s.mean, 2.5);
+        assert!((s.std - 1.25f64.sqrt()).abs() < 1e-12);
+        assert_eq!(Stat::of(&[]), None);
+    }
+
+    #[test]
+    fn sweep_parameters_parse_and_unknown_ones_are_named() {
+        let mut p = TrainParams::default();
+        set_param(&mut p, "hidden", "100x50").unwrap();
+        set_param(&mut p, "known-weight", "0.25").unwrap();
+        assert_eq!(p.hidden, [100, 50]);
+        assert_eq!(p.known_weight, Some(0.25));
+        let err = set_param(&mut p, "lr", "0.1").unwrap_err().to_string();
+        assert!(err.contains("cannot sweep \"lr\""), "{err}");
+    }
+}
