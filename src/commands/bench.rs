@@ -115,7 +115,9 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
 
     let total = scenarios.len() * seeds.len() * methods.len();
     let bar = ProgressBar::new(total as u64);
-    if quiet || !std::io::stderr().is_terminal() {
+    // Without a terminal (logs, CI) each run gets a line instead of the bar.
+    let log_lines = !quiet && !std::io::stderr().is_terminal();
+    if quiet || log_lines {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
     bar.set_style(
@@ -124,14 +126,19 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
     );
     let started = Instant::now();
     let records = bench::run(&scenarios, &methods, &seeds, &args.data_dir, &mut |r| {
-        bar.inc(1);
-        bar.set_message(format!(
-            "{} {} seed {}: AUPR {:.3}",
+        let message = format!(
+            "{} {} seed {}: AUPR {:.3} ({:.1} s)",
             r.scenario,
             r.method,
             r.seed,
-            r.report.overall.aupr.unwrap_or(f64::NAN)
-        ));
+            r.report.overall.aupr.unwrap_or(f64::NAN),
+            r.seconds
+        );
+        if log_lines {
+            eprintln!("[{}/{total}] {message}", bar.position() + 1);
+        }
+        bar.inc(1);
+        bar.set_message(message);
     })?;
     bar.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();

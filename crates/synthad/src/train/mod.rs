@@ -298,6 +298,28 @@ mod tests {
     }
 
     #[test]
+    fn a_collapsed_network_is_reported() {
+        // A huge learning rate kills every ReLU within a few steps: the output is the last
+        // bias for every row.
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let normal = Matrix::from_rows(2, (0..400).map(|_| rand::Rng::random_range(&mut rng, 0.0..1.0)).collect());
+        let known = Matrix::from_rows(2, (0..40).map(|_| rand::Rng::random_range(&mut rng, 2.0..3.0)).collect());
+        let train = LabeledSet::balanced(&normal, &known, &Matrix::zeros(0, 2), None);
+        let params = TrainParams {
+            hidden: vec![8],
+            learning_rate: 50.0,
+            max_epochs: 30,
+            ..Default::default()
+        };
+        let (mlp, report) = train_mlp(&train, &train, &params, &mut rng, &mut |_| {}).unwrap();
+        let scores = mlp.scores(&train.x).unwrap();
+        let spread = scores.iter().cloned().fold(f32::NEG_INFINITY, f32::max)
+            - scores.iter().cloned().fold(f32::INFINITY, f32::min);
+        assert_eq!(report.collapsed, spread < COLLAPSE_SPREAD, "spread {spread}");
+        assert!(report.collapsed, "expected a collapse, scores spread {spread}");
+    }
+
+    #[test]
     fn learns_a_separable_problem_and_is_reproducible() {
         // Normals near 0.2, anomalies near 0.8, in 2-D.
         let mut rng = ChaCha8Rng::seed_from_u64(3);

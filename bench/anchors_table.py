@@ -1,0 +1,80 @@
+"""Puts synthad's bench results beside the anchors of ../shared/ANCHORS.md.
+
+    python3 bench/anchors_table.py docs/results/bench.json ../shared/ANCHORS.md
+
+Prints markdown tables (AUPR overall, seen, unseen): synthad's methods, then the anchors, with
+the best cell of each row in bold. Standard library only.
+"""
+import json
+import re
+import sys
+
+
+def parse_anchors(path):
+    """{table title: {scenario: {method: (mean, std)}}} from the ANCHORS markdown tables."""
+    tables, title, header = {}, None, None
+    for line in open(path, encoding="utf-8"):
+        line = line.strip()
+        if line.startswith("### "):
+            title, header = line[4:], None
+            tables[title] = {}
+        elif line.startswith("|") and title:
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if header is None:
+                header = cells
+            elif not set(cells[0]) <= set("-"):
+                row = {}
+                for method, cell in zip(header[1:], cells[1:]):
+                    m = re.match(r"([\d.]+) ± ([\d.]+)", cell)
+                    if m:
+                        row[method] = (float(m.group(1)), float(m.group(2)))
+                tables[title][cells[0]] = row
+    return tables
+
+
+def main():
+    bench = json.load(open(sys.argv[1], encoding="utf-8"))
+    anchors = parse_anchors(sys.argv[2])
+    ours = {(r["scenario"], r["method"]): r for r in bench["summary"]}
+    methods = bench["methods"]
+    for key, title in [("aupr", "AUPR, all test anomalies"),
+                       ("seen_aupr", "AUPR on seen kinds (macro mean)"),
+                       ("unseen_aupr", "AUPR on unseen kinds (macro mean)")]:
+        anchor_table = next((t for name, t in anchors.items() if name.startswith(title)), {})
+        anchor_methods = []
+        for row in anchor_table.values():
+            for m in row:
+                if m not in anchor_methods:
+                    anchor_methods.append(m)
+        rows = []
+        for s in bench["scenarios"]:
+            cells = {}
+            for m in methods:
+                stat = ours.get((s, m), {}).get(key)
+                if stat:
+                    cells["synthad " + m] = (stat["mean"], stat["std"])
+            for m in anchor_methods:
+                if m in anchor_table.get(s, {}):
+                    cells[m] = anchor_table[s][m]
+            if any(k.startswith("synthad") for k in cells) and len(cells) > len(methods):
+                rows.append((s, cells))
+        if not rows:
+            continue
+        columns = ["synthad " + m for m in methods] + anchor_methods
+        print(f"\n#### {title}: synthad beside the anchors\n")
+        print("| scenario | " + " | ".join(columns) + " |")
+        print("|" + "---|" * (len(columns) + 1))
+        for s, cells in rows:
+            best = max(v[0] for v in cells.values())
+            out = []
+            for c in columns:
+                if c in cells:
+                    text = f"{cells[c][0]:.3f} ± {cells[c][1]:.3f}"
+                    out.append(f"**{text}**" if cells[c][0] == best else text)
+                else:
+                    out.append("-")
+            print(f"| {s} | " + " | ".join(out) + " |")
+
+
+if __name__ == "__main__":
+    main()
