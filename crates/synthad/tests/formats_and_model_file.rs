@@ -1,7 +1,7 @@
 //! The same data read from CSV, Parquet and .npz gives the same table; a saved model loads
 //! back to the same scores, and damaged or foreign model files are refused.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
@@ -126,14 +126,20 @@ fn data_spec() -> DataSpec {
     }
 }
 
+/// Fits a small detector on a CSV in `dir` and saves it; returns it with the CSV and model paths.
+fn fit_and_save(dir: &Path) -> (Detector, PathBuf, PathBuf) {
+    let csv = dir.join("d.csv");
+    write_csv(&csv);
+    let (detector, _) = Detector::fit_file(&csv, &data_spec(), small_params(), &mut |_| {}).unwrap();
+    let model = dir.join("m.synthad");
+    detector.save(&model).unwrap();
+    (detector, csv, model)
+}
+
 #[test]
 fn saved_models_load_to_the_same_scores() {
     let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("d.csv");
-    write_csv(&csv);
-    let (detector, _) = Detector::fit_file(&csv, &data_spec(), small_params(), &mut |_| {}).unwrap();
-    let model = dir.path().join("m.synthad");
-    detector.save(&model).unwrap();
+    let (detector, csv, model) = fit_and_save(dir.path());
     let loaded = Detector::load(&model).unwrap();
     let (_, table) = loaded.read_file(&csv).unwrap();
     assert_eq!(detector.decision_function(&table).unwrap(), loaded.decision_function(&table).unwrap());
@@ -146,11 +152,7 @@ fn saved_models_load_to_the_same_scores() {
 #[test]
 fn damaged_and_foreign_model_files_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("d.csv");
-    write_csv(&csv);
-    let (detector, _) = Detector::fit_file(&csv, &data_spec(), small_params(), &mut |_| {}).unwrap();
-    let model = dir.path().join("m.synthad");
-    detector.save(&model).unwrap();
+    let (_, _, model) = fit_and_save(dir.path());
     let bytes = std::fs::read(&model).unwrap();
 
     let check = |name: &str, contents: &[u8], expected: &str| {
