@@ -1,11 +1,11 @@
 //! `synthad score`: anomaly scores for every row of a file, as CSV.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
 use synthad::score::predict;
+use synthad::ingest::RawTable;
 use synthad::Detector;
 
 #[derive(Args, Debug)]
@@ -26,53 +26,59 @@ pub struct ScoreArgs {
     pub predict: bool,
 }
 
+/// Rows read, scored and written at a time: memory stays flat however long the file is.
+const CHUNK_ROWS: usize = 65_536;
+
 pub fn run(args: ScoreArgs) -> Result<()> {
     let detector = Detector::load(&args.model)?;
-    let (raw, table) = detector.read_file(&args.data)?;
-    let carried = args
-        .carry
-        .iter()
-        .map(|c| raw.resolve(c).map(|i| (raw.names[i].clone(), raw.text_column(i))))
-        .collect::<synthad::Result<Vec<_>>>()?;
-    let scores = detector.decision_function(&table)?;
-    let decisions = predict(&scores, detector.threshold);
+    let schema = detector.file_schema()?;
+    let chunks = RawTable::read_chunks(&args.data, &schema.read, CHUNK_ROWS)?;
 
     let dir = match args.out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    // Written to a temporary file and renamed at the end: no partial output on an error.
     let tmp = tempfile::NamedTempFile::new_in(&dir)
         .with_context(|| format!("creating a file in {}", dir.display()))?;
-    {
-        let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(tmp.as_file()));
-        let mut header: Vec<&str> = carried.iter().map(|(n, _)| n.as_str()).collect();
-        header.push("score");
-        if args.predict {
-            header.push("anomaly");
+    let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(tmp.as_file()));
+    let (mut rows, mut flagged) = (0usize, 0usize);
+    for (i, chunk) in chunks.enumerate() {
+        let raw = chunk?;
+        let carried: Vec<usize> = args.carry.iter().map(|c| raw.resolve(c)).collect::<synthad::Result<_>>()?;
+        if i == 0 {
+            let mut header: Vec<&str> = carried.iter().map(|&c| raw.names[c].as_str()).collect();
+            header.push("score");
+            if args.predict {
+                header.push("anomaly");
+            }
+            writer.write_record(&header)?;
         }
-        writer.write_record(&header)?;
+        let scores = detector.decision_function(&schema.table_from(&raw)?)?;
+        let decisions = predict(&scores, detector.threshold);
         for (row, score) in scores.iter().enumerate() {
-            let mut record: Vec<String> = carried.iter().map(|(_, v)| v[row].clone()).collect();
+            let mut record: Vec<String> = carried.iter().map(|&c| raw.columns[c].text_at(row)).collect();
             record.push(score.to_string());
             if args.predict {
                 record.push(u8::from(decisions[row]).to_string());
             }
             writer.write_record(&record)?;
         }
-        writer.flush()?;
-        let mut inner = writer.into_inner().map_err(|e| anyhow::anyhow!("{}", e.error()))?;
-        inner.flush()?;
+        rows += scores.len();
+        flagged += decisions.iter().filter(|&&d| d).count();
     }
+    if rows == 0 {
+        anyhow::bail!("{}: the file has no data rows", args.data.display());
+    }
+    writer.flush()?;
+    drop(writer);
     tmp.as_file().sync_all()?;
     tmp.persist(&args.out)
         .with_context(|| format!("writing {}", args.out.display()))?;
-    let flagged = decisions.iter().filter(|&&d| d).count();
     eprintln!(
-        "scored {} rows of {} → {} ({} above the threshold)",
-        scores.len(),
+        "scored {rows} rows of {} → {} ({flagged} above the threshold)",
         args.data.display(),
         args.out.display(),
-        flagged
     );
     Ok(())
 }

@@ -267,9 +267,7 @@ impl Detector {
     /// Reads a file with the model's schema. The raw table is returned too, for carrying id and
     /// label columns through.
     pub fn read_file(&self, path: &Path) -> Result<(RawTable, Table)> {
-        let schema = self.schema.as_ref().ok_or_else(|| {
-            Error::InvalidParams("this model was fitted on in-memory data and has no file schema".into())
-        })?;
+        let schema = self.file_schema()?;
         let raw = RawTable::read(path, &schema.read)?;
         let table = schema.table_from(&raw)?;
         Ok((raw, table))
@@ -285,6 +283,15 @@ pub fn fit_generator(table: &Table, rows: &[usize], margin: f64) -> Result<(Prep
         margin as f32,
     );
     Ok((preprocessor, generator))
+}
+
+impl Detector {
+    /// How files for this model are read; models fitted on in-memory tables have none.
+    pub fn file_schema(&self) -> Result<&InputSchema> {
+        self.schema.as_ref().ok_or_else(|| {
+            Error::InvalidParams("this model was fitted on in-memory data and has no file schema".into())
+        })
+    }
 }
 
 /// Splits `rows` into (held out, kept), holding out `fraction` of them, at least one when there

@@ -81,6 +81,15 @@ impl RawColumn {
         self.len() == 0
     }
 
+    /// Appends the values of another column of the same kind.
+    fn extend(&mut self, other: RawColumn) {
+        match (self, other) {
+            (RawColumn::Text(a), RawColumn::Text(b)) => a.extend(b),
+            (RawColumn::Float(a), RawColumn::Float(b)) => a.extend(b),
+            _ => unreachable!("chunks of one file have the same column kinds"),
+        }
+    }
+
     /// The value of one row as text, for labels and ids.
     pub fn text_at(&self, row: usize) -> String {
         match self {
@@ -106,8 +115,13 @@ pub struct RawTable {
     /// Column names; without a header they are the zero-based indices "0", "1", ...
     pub names: Vec<String>,
     pub has_header: bool,
+    /// Index of this table's first row among the file's data rows (chunks start past 0).
+    pub first_row: usize,
     pub columns: Vec<RawColumn>,
 }
+
+/// Tables of consecutive rows of one file.
+pub type RawChunks = Box<dyn Iterator<Item = Result<RawTable>>>;
 
 impl RawTable {
     /// Reads a file, choosing the format by its extension.
@@ -122,21 +136,29 @@ impl RawTable {
         if metadata.len() == 0 {
             return Err(Error::EmptyFile { path: path.into() });
         }
-        let extension = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let table = match extension.as_str() {
-            "parquet" | "pq" => parquet::read(path)?,
-            "npz" => npz::read(path)?,
-            "csv" | "tsv" | "txt" | "data" | "test" | "dat" | "" => csv::read(path, options)?,
-            _ => return Err(Error::UnsupportedFormat { path: path.into() }),
+        let table = match format_of(path)? {
+            Format::Parquet => parquet::read(path)?,
+            Format::Npz => npz::read(path)?,
+            Format::Text => csv::read(path, options)?,
         };
         if table.n_rows() == 0 {
             return Err(Error::EmptyFile { path: path.into() });
         }
         Ok(table)
+    }
+
+    /// Reads a file in tables of at most `chunk_rows` rows, so that memory does not grow with
+    /// the file (text and Parquet; an `.npz` archive comes as one table).
+    pub fn read_chunks(path: &Path, options: &ReadOptions, chunk_rows: usize) -> Result<RawChunks> {
+        let metadata = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        if metadata.len() == 0 {
+            return Err(Error::EmptyFile { path: path.into() });
+        }
+        Ok(match format_of(path)? {
+            Format::Parquet => Box::new(parquet::ParquetChunks::open(path, chunk_rows)?),
+            Format::Npz => Box::new(std::iter::once(npz::read(path))),
+            Format::Text => Box::new(csv::CsvChunks::open(path, options, chunk_rows)?),
+        })
     }
 
     pub fn n_rows(&self) -> usize {
@@ -163,6 +185,27 @@ impl RawTable {
         (0..self.n_rows())
             .map(|r| self.columns[index].text_at(r))
             .collect()
+    }
+}
+
+enum Format {
+    Text,
+    Parquet,
+    Npz,
+}
+
+/// The format, by file extension.
+fn format_of(path: &Path) -> Result<Format> {
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match extension.as_str() {
+        "parquet" | "pq" => Ok(Format::Parquet),
+        "npz" => Ok(Format::Npz),
+        "csv" | "tsv" | "txt" | "data" | "test" | "dat" | "" => Ok(Format::Text),
+        _ => Err(Error::UnsupportedFormat { path: path.into() }),
     }
 }
 

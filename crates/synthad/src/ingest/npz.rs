@@ -51,6 +51,7 @@ pub(super) fn read(path: &Path) -> Result<RawTable> {
         path: path.into(),
         names,
         has_header: true,
+        first_row: 0,
         columns,
     })
 }

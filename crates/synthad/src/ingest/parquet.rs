@@ -1,42 +1,108 @@
 //! Parquet files, read with arrow-rs. Numeric and boolean columns become numbers, string
 //! columns text; other Arrow types are refused with the column named.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
 use super::{RawColumn, RawTable};
 use crate::error::{Error, Result};
 
-pub(super) fn read(path: &Path) -> Result<RawTable> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let parse_error = |e: &dyn std::fmt::Display| Error::Parse {
+fn parse_error(path: &Path, e: &dyn std::fmt::Display) -> Error {
+    Error::Parse {
         path: path.into(),
         message: format!("not a readable Parquet file: {e}"),
-    };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parse_error(&e))?;
-    let schema = builder.schema().clone();
-    let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-    let mut columns: Vec<RawColumn> = schema
-        .fields()
-        .iter()
-        .map(|f| column_for(path, f.name(), f.data_type()))
-        .collect::<Result<_>>()?;
-    let reader = builder.build().map_err(|e| parse_error(&e))?;
-    for batch in reader {
-        let batch = batch.map_err(|e| parse_error(&e))?;
-        append_batch(&batch, &mut columns).map_err(|e| parse_error(&e))?;
     }
-    Ok(RawTable {
+}
+
+/// Reads a Parquet file in record batches of `chunk_rows` rows, one table per batch.
+pub(super) struct ParquetChunks {
+    path: PathBuf,
+    names: Vec<String>,
+    /// Empty columns of the right kinds, cloned for each batch.
+    empty: Vec<RawColumn>,
+    reader: ParquetRecordBatchReader,
+    emitted: usize,
+}
+
+impl ParquetChunks {
+    pub(super) fn open(path: &Path, chunk_rows: usize) -> Result<ParquetChunks> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parse_error(path, &e))?;
+        let schema = builder.schema().clone();
+        let names = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let empty = schema
+            .fields()
+            .iter()
+            .map(|f| column_for(path, f.name(), f.data_type()))
+            .collect::<Result<_>>()?;
+        let reader = builder
+            .with_batch_size(chunk_rows.max(1))
+            .build()
+            .map_err(|e| parse_error(path, &e))?;
+        Ok(ParquetChunks {
+            path: path.into(),
+            names,
+            empty,
+            reader,
+            emitted: 0,
+        })
+    }
+}
+
+impl Iterator for ParquetChunks {
+    type Item = Result<RawTable>;
+
+    fn next(&mut self) -> Option<Result<RawTable>> {
+        let batch = match self.reader.next()? {
+            Ok(batch) => batch,
+            Err(e) => return Some(Err(parse_error(&self.path, &e))),
+        };
+        let mut columns = self.empty.clone();
+        if let Err(e) = append_batch(&batch, &mut columns) {
+            return Some(Err(parse_error(&self.path, &e)));
+        }
+        let first_row = self.emitted;
+        self.emitted += batch.num_rows();
+        Some(Ok(RawTable {
+            path: self.path.clone(),
+            names: self.names.clone(),
+            has_header: true,
+            first_row,
+            columns,
+        }))
+    }
+}
+
+/// Reads a whole Parquet file.
+pub(super) fn read(path: &Path) -> Result<RawTable> {
+    let mut table = RawTable {
         path: path.into(),
-        names,
+        names: Vec::new(),
         has_header: true,
-        columns,
-    })
+        first_row: 0,
+        columns: Vec::new(),
+    };
+    for (i, chunk) in ParquetChunks::open(path, 8192)?.enumerate() {
+        let chunk = chunk?;
+        if i == 0 {
+            table.names = chunk.names;
+            table.columns = chunk.columns;
+        } else {
+            for (all, part) in table.columns.iter_mut().zip(chunk.columns) {
+                all.extend(part);
+            }
+        }
+    }
+    if table.names.is_empty() {
+        // A file with a schema but no row groups: no rows.
+        return Err(Error::EmptyFile { path: path.into() });
+    }
+    Ok(table)
 }
 
 fn column_for(path: &Path, name: &str, data_type: &DataType) -> Result<RawColumn> {
@@ -62,7 +128,7 @@ fn is_text(data_type: &DataType) -> bool {
 }
 
 /// Appends one record batch to the columns, converting through Arrow's own casts.
-pub(crate) fn append_batch(
+fn append_batch(
     batch: &RecordBatch,
     columns: &mut [RawColumn],
 ) -> std::result::Result<(), arrow_schema::ArrowError> {

@@ -185,7 +185,7 @@ impl Table {
             if let (ColumnKind::Binary, Values::Numeric(numbers)) = (column.kind, &column.values) {
                 check_binary(numbers, |row, message| Error::BadValue {
                     path: raw.path.clone(),
-                    row: row + 1,
+                    row: raw.first_row + row + 1,
                     column: column.name.clone(),
                     message,
                 })?;
@@ -265,7 +265,7 @@ fn infer_kind(raw: &RawTable, index: usize, options: &ReadOptions) -> Result<Col
             if share >= NUMERIC_MAJORITY {
                 return Err(Error::BadValue {
                     path: raw.path.clone(),
-                    row: row + 1,
+                    row: raw.first_row + row + 1,
                     column: raw.names[index].clone(),
                     message: format!(
                         "{:?} is not a number, though the column's other values are; fix the value, mark it missing (--missing), or declare the column categorical (--categorical {})",
@@ -283,7 +283,7 @@ fn convert(raw: &RawTable, index: usize, kind: ColumnKind, options: &ReadOptions
     let name = &raw.names[index];
     let bad_value = |row: usize, message: String| Error::BadValue {
         path: raw.path.clone(),
-        row: row + 1,
+        row: raw.first_row + row + 1,
         column: name.clone(),
         message,
     };
