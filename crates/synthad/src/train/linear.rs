@@ -13,25 +13,17 @@ use gemm::{gemm, Parallelism};
 
 use crate::error::Result;
 
-/// The fused layer; `relu` selects the activation. `threaded` lets the matrix kernels use
-/// rayon's pool; training runs shards of a batch in parallel instead and keeps it off.
+/// The fused layer; `relu` selects the activation. Its matrix kernels run on the calling
+/// thread: training and scoring run shards of rows in parallel instead, which scaled better
+/// on 2 cores than splitting each product across threads (docs/performance.md).
 pub(crate) struct Linear {
     pub relu: bool,
-    pub threaded: bool,
-}
-
-fn parallelism(threaded: bool) -> Parallelism {
-    match candle_core::utils::get_num_threads() {
-        n if threaded && n > 1 => Parallelism::Rayon(n),
-        _ => Parallelism::None,
-    }
 }
 
 /// dst (m × n, row-major, `read_dst` accumulates) += lhs · rhs, with explicit strides
 /// (row stride, column stride) for each operand.
 #[allow(clippy::too_many_arguments)]
 fn matmul(
-    threaded: bool,
     m: usize,
     n: usize,
     k: usize,
@@ -67,7 +59,7 @@ fn matmul(
             false,
             false,
             false,
-            parallelism(threaded),
+            Parallelism::None,
         )
     }
 }
@@ -123,7 +115,7 @@ impl CustomOp3 for Linear {
             y.extend_from_slice(b);
         }
         // wᵀ[k, j] = w[j, k]: row stride 1, column stride `inputs`.
-        matmul(self.threaded, rows, outputs, inputs, &mut y, true, x, (inputs, 1), w, (1, inputs));
+        matmul(rows, outputs, inputs, &mut y, true, x, (inputs, 1), w, (1, inputs));
         if self.relu {
             for v in &mut y {
                 *v = v.max(0.0);
@@ -155,7 +147,7 @@ impl CustomOp3 for Linear {
         };
         // dw = dzᵀ · x  (outputs × inputs); dzᵀ[j, r] = dz[r, j].
         let mut dw = vec![0.0f32; outputs * inputs];
-        with_slice(&x, |x| matmul(self.threaded, outputs, inputs, rows, &mut dw, false, &dz, (1, outputs), x, (inputs, 1)))?;
+        with_slice(&x, |x| matmul(outputs, inputs, rows, &mut dw, false, &dz, (1, outputs), x, (inputs, 1)))?;
         // db = column sums of dz.
         let mut db = vec![0.0f32; outputs];
         for row in dz.chunks_exact(outputs) {
@@ -166,7 +158,7 @@ impl CustomOp3 for Linear {
         // dx = dz · w (rows × inputs), only when something upstream needs it.
         let dx = if x.track_op() {
             let mut dx = vec![0.0f32; rows * inputs];
-            with_slice(&w, |w| matmul(self.threaded, rows, inputs, outputs, &mut dx, false, &dz, (outputs, 1), w, (inputs, 1)))?;
+            with_slice(&w, |w| matmul(rows, inputs, outputs, &mut dx, false, &dz, (outputs, 1), w, (inputs, 1)))?;
             Some(Tensor::from_vec(dx, (rows, inputs), x.device())?)
         } else {
             None
@@ -179,14 +171,14 @@ impl CustomOp3 for Linear {
     }
 }
 
-/// Applies the layer, recording it for backpropagation; single-threaded kernels.
+/// Applies the layer, recording it for backpropagation.
 pub(crate) fn linear(x: &Tensor, w: &Tensor, b: &Tensor, relu: bool) -> Result<Tensor> {
-    Ok(x.apply_op3(w, b, Linear { relu, threaded: false })?)
+    Ok(x.apply_op3(w, b, Linear { relu })?)
 }
 
-/// Applies the layer without recording a graph (scoring); multi-threaded kernels.
+/// Applies the layer without recording a graph (scoring).
 pub(crate) fn linear_no_grad(x: &Tensor, w: &Tensor, b: &Tensor, relu: bool) -> Result<Tensor> {
-    Ok(x.apply_op3_no_bwd(w, b, &Linear { relu, threaded: true })?)
+    Ok(x.apply_op3_no_bwd(w, b, &Linear { relu })?)
 }
 
 #[cfg(test)]
