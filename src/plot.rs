@@ -48,7 +48,11 @@ pub fn score_maps(path: &Path, panels: &[ScoreMap], markers: &[Marker]) -> Resul
     let err = |e: &dyn std::fmt::Display| anyhow!("drawing {}: {e}", path.display());
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let text = has_font();
-    for (i, (panel, area)) in panels.iter().zip(root.split_evenly((1, panels.len()))).enumerate() {
+    for (i, (panel, area)) in panels
+        .iter()
+        .zip(root.split_evenly((1, panels.len())))
+        .enumerate()
+    {
         let (title_area, map_area) = area.split_vertically(TITLE);
         if text {
             title_area
@@ -59,7 +63,9 @@ pub fn score_maps(path: &Path, panels: &[ScoreMap], markers: &[Marker]) -> Resul
         let (lo, hi) = panel
             .scores
             .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &s| (l.min(s), h.max(s)));
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &s| {
+                (l.min(s), h.max(s))
+            });
         let span = (hi - lo).max(1e-12);
         let cell = PANEL as f64 / n as f64;
         let flagged = |gx: usize, gy: usize| panel.scores[gy * n + gx] > panel.threshold;
@@ -140,7 +146,10 @@ fn no_font(path: &Path) -> bool {
     if has_font() {
         return false;
     }
-    eprintln!("warning: no TrueType font found (looked for DejaVu Sans); not drawing {}", path.display());
+    eprintln!(
+        "warning: no TrueType font found (looked for DejaVu Sans); not drawing {}",
+        path.display()
+    );
     true
 }
 
@@ -179,7 +188,9 @@ pub fn pr_curves(path: &Path, title: &str, curves: &[(String, Vec<(f64, f64)>)])
             .draw_series(LineSeries::new(steps, color.stroke_width(2)))
             .map_err(|e| err(&e))?
             .label(name.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
     }
     chart
         .configure_series_labels()
@@ -193,7 +204,12 @@ pub fn pr_curves(path: &Path, title: &str, curves: &[(String, Vec<(f64, f64)>)])
 }
 
 /// Metrics against the values of a swept hyperparameter (equally spaced on the x axis).
-pub fn sweep(path: &Path, title: &str, values: &[String], series: &[(&str, Vec<Option<f64>>)]) -> Result<()> {
+pub fn sweep(
+    path: &Path,
+    title: &str,
+    values: &[String],
+    series: &[(&str, Vec<Option<f64>>)],
+) -> Result<()> {
     if no_font(path) {
         return Ok(());
     }
@@ -225,7 +241,11 @@ pub fn sweep(path: &Path, title: &str, values: &[String], series: &[(&str, Vec<O
         .map_err(|e| err(&e))?;
     for (i, (name, ys)) in series.iter().enumerate() {
         let color = SERIES_COLORS[i % SERIES_COLORS.len()];
-        let points: Vec<(f64, f64)> = ys.iter().enumerate().filter_map(|(x, y)| y.map(|y| (x as f64, y))).collect();
+        let points: Vec<(f64, f64)> = ys
+            .iter()
+            .enumerate()
+            .filter_map(|(x, y)| y.map(|y| (x as f64, y)))
+            .collect();
         if points.is_empty() {
             continue;
         }
@@ -233,9 +253,15 @@ pub fn sweep(path: &Path, title: &str, values: &[String], series: &[(&str, Vec<O
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
             .map_err(|e| err(&e))?
             .label(*name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
         chart
-            .draw_series(points.into_iter().map(|p| Circle::new(p, 4, color.filled())))
+            .draw_series(
+                points
+                    .into_iter()
+                    .map(|p| Circle::new(p, 4, color.filled())),
+            )
             .map_err(|e| err(&e))?;
     }
     chart

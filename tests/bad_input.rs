@@ -6,7 +6,14 @@ use std::path::{Path, PathBuf};
 
 use common::{path_str, run_err, run_ok};
 
-const TINY: [&str; 6] = ["--hidden", "8", "--max-epochs", "3", "--min-patience-steps", "1"];
+const TINY: [&str; 6] = [
+    "--hidden",
+    "8",
+    "--max-epochs",
+    "3",
+    "--min-patience-steps",
+    "1",
+];
 
 fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
     let p = dir.join(name);
@@ -19,13 +26,31 @@ fn good_csv() -> String {
     let mut s = String::from("a,b,c,label\n");
     for i in 0..60 {
         let label = if i % 10 == 0 { "bad" } else { "ok" };
-        s.push_str(&format!("{},{},{},{label}\n", i % 7, (i * 3) % 11, ["x", "y"][i % 2]));
+        s.push_str(&format!(
+            "{},{},{},{label}\n",
+            i % 7,
+            (i * 3) % 11,
+            ["x", "y"][i % 2]
+        ));
     }
     s
 }
 
 fn train_args<'a>(data: &'a str, model: &'a str) -> Vec<&'a str> {
-    let mut args = vec!["train", "-q", "--data", data, "--label-column", "label", "--normal", "ok", "--known", "bad", "--model", model];
+    let mut args = vec![
+        "train",
+        "-q",
+        "--data",
+        data,
+        "--label-column",
+        "label",
+        "--normal",
+        "ok",
+        "--known",
+        "bad",
+        "--model",
+        model,
+    ];
     args.extend(TINY);
     args
 }
@@ -36,7 +61,10 @@ fn missing_and_empty_files() {
     let model = dir.path().join("m.synthad");
     let missing = dir.path().join("nope.csv");
     let err = run_err(&train_args(path_str(&missing), path_str(&model)));
-    assert!(err.contains("nope.csv") && err.contains("No such file"), "{err}");
+    assert!(
+        err.contains("nope.csv") && err.contains("No such file"),
+        "{err}"
+    );
 
     let empty = write(dir.path(), "empty.csv", "");
     let err = run_err(&train_args(path_str(&empty), path_str(&model)));
@@ -53,9 +81,34 @@ fn unknown_and_missing_label_column() {
     let dir = tempfile::tempdir().unwrap();
     let data = write(dir.path(), "d.csv", &good_csv());
     let model = dir.path().join("m.synthad");
-    let err = run_err(&["train", "--data", path_str(&data), "--label-column", "class", "--normal", "ok", "--model", path_str(&model)]);
-    assert!(err.contains("no column \"class\"") && err.contains("a, b, c, label"), "{err}");
-    let err = run_err(&["train", "--data", path_str(&data), "--label-column", "label", "--normal", "ok", "--ignore", "zzz", "--model", path_str(&model)]);
+    let err = run_err(&[
+        "train",
+        "--data",
+        path_str(&data),
+        "--label-column",
+        "class",
+        "--normal",
+        "ok",
+        "--model",
+        path_str(&model),
+    ]);
+    assert!(
+        err.contains("no column \"class\"") && err.contains("a, b, c, label"),
+        "{err}"
+    );
+    let err = run_err(&[
+        "train",
+        "--data",
+        path_str(&data),
+        "--label-column",
+        "label",
+        "--normal",
+        "ok",
+        "--ignore",
+        "zzz",
+        "--model",
+        path_str(&model),
+    ]);
     assert!(err.contains("no column \"zzz\""), "{err}");
 }
 
@@ -67,12 +120,18 @@ fn text_nan_and_inf_in_numeric_columns() {
     text = text.replacen("\n3,9,y,ok\n", "\n3,oops,y,ok\n", 1);
     let data = write(dir.path(), "text.csv", &text);
     let err = run_err(&train_args(path_str(&data), path_str(&model)));
-    assert!(err.contains("text.csv, row 4, column b") && err.contains("\"oops\" is not a number"), "{err}");
+    assert!(
+        err.contains("text.csv, row 4, column b") && err.contains("\"oops\" is not a number"),
+        "{err}"
+    );
 
     let nan = good_csv().replacen("\n3,9,y,ok\n", "\n3,NaN,y,ok\n", 1);
     let data = write(dir.path(), "nan.csv", &nan);
     let err = run_err(&train_args(path_str(&data), path_str(&model)));
-    assert!(err.contains("nan.csv, row 4, column b") && err.contains("--missing NaN"), "{err}");
+    assert!(
+        err.contains("nan.csv, row 4, column b") && err.contains("--missing NaN"),
+        "{err}"
+    );
     // Declared as a missing marker, NaN is imputed and training succeeds.
     let mut args = train_args(path_str(&data), path_str(&model));
     args.extend(["--missing", "NaN", ""]);
@@ -81,7 +140,10 @@ fn text_nan_and_inf_in_numeric_columns() {
     let inf = good_csv().replacen("\n3,9,y,ok\n", "\n3,inf,y,ok\n", 1);
     let data = write(dir.path(), "inf.csv", &inf);
     let err = run_err(&train_args(path_str(&data), path_str(&model)));
-    assert!(err.contains("inf.csv, row 4, column b") && err.contains("not a finite number"), "{err}");
+    assert!(
+        err.contains("inf.csv, row 4, column b") && err.contains("not a finite number"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -89,8 +151,21 @@ fn no_normal_rows() {
     let dir = tempfile::tempdir().unwrap();
     let data = write(dir.path(), "d.csv", &good_csv());
     let model = dir.path().join("m.synthad");
-    let err = run_err(&["train", "--data", path_str(&data), "--label-column", "label", "--normal", "normal", "--model", path_str(&model)]);
-    assert!(err.contains("no training rows have label \"normal\"") && err.contains("\"ok\" ×54"), "{err}");
+    let err = run_err(&[
+        "train",
+        "--data",
+        path_str(&data),
+        "--label-column",
+        "label",
+        "--normal",
+        "normal",
+        "--model",
+        path_str(&model),
+    ]);
+    assert!(
+        err.contains("no training rows have label \"normal\"") && err.contains("\"ok\" ×54"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -100,15 +175,40 @@ fn truncated_and_foreign_model_files() {
     let model = dir.path().join("m.synthad");
     run_ok(&train_args(path_str(&data), path_str(&model)));
     let scores = dir.path().join("s.csv");
-    run_ok(&["score", "--model", path_str(&model), "--data", path_str(&data), "--out", path_str(&scores)]);
+    run_ok(&[
+        "score",
+        "--model",
+        path_str(&model),
+        "--data",
+        path_str(&data),
+        "--out",
+        path_str(&scores),
+    ]);
 
     let bytes = std::fs::read(&model).unwrap();
     let truncated = dir.path().join("truncated.synthad");
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
-    let err = run_err(&["score", "--model", path_str(&truncated), "--data", path_str(&data), "--out", path_str(&scores)]);
-    assert!(err.contains("truncated.synthad: not a synthad model file"), "{err}");
+    let err = run_err(&[
+        "score",
+        "--model",
+        path_str(&truncated),
+        "--data",
+        path_str(&data),
+        "--out",
+        path_str(&scores),
+    ]);
+    assert!(
+        err.contains("truncated.synthad: not a synthad model file"),
+        "{err}"
+    );
 
-    let err = run_err(&["eval", "--model", path_str(&data), "--data", path_str(&data)]);
+    let err = run_err(&[
+        "eval",
+        "--model",
+        path_str(&data),
+        "--data",
+        path_str(&data),
+    ]);
     assert!(err.contains("d.csv: not a synthad model file"), "{err}");
 }
 
@@ -121,12 +221,34 @@ fn scoring_data_must_match_the_model() {
     let scores = dir.path().join("s.csv");
 
     let without_b = write(dir.path(), "other.csv", "a,c,label\n1,x,ok\n");
-    let err = run_err(&["score", "--model", path_str(&model), "--data", path_str(&without_b), "--out", path_str(&scores)]);
-    assert!(err.contains("other.csv") && err.contains("column \"b\""), "{err}");
+    let err = run_err(&[
+        "score",
+        "--model",
+        path_str(&model),
+        "--data",
+        path_str(&without_b),
+        "--out",
+        path_str(&scores),
+    ]);
+    assert!(
+        err.contains("other.csv") && err.contains("column \"b\""),
+        "{err}"
+    );
 
     let text_in_a = write(dir.path(), "text.csv", "a,b,c,label\nhello,1,x,ok\n");
-    let err = run_err(&["score", "--model", path_str(&model), "--data", path_str(&text_in_a), "--out", path_str(&scores)]);
-    assert!(err.contains("text.csv, row 1, column a") && err.contains("\"hello\" is not a number"), "{err}");
+    let err = run_err(&[
+        "score",
+        "--model",
+        path_str(&model),
+        "--data",
+        path_str(&text_in_a),
+        "--out",
+        path_str(&scores),
+    ]);
+    assert!(
+        err.contains("text.csv, row 1, column a") && err.contains("\"hello\" is not a number"),
+        "{err}"
+    );
     assert!(!scores.exists(), "no scores file after a failed scoring");
 }
 
@@ -139,6 +261,21 @@ fn invalid_hyperparameters_are_named() {
     args.extend(["--known-weight", "1.5"]);
     let err = run_err(&args);
     assert!(err.contains("known weight must be in [0, 1]"), "{err}");
-    let err = run_err(&["train", "--data", path_str(&data), "--label-column", "label", "--normal", "ok", "--mode", "vanilla", "--model", path_str(&model)]);
-    assert!(err.contains("vanilla mode trains on known anomalies only"), "{err}");
+    let err = run_err(&[
+        "train",
+        "--data",
+        path_str(&data),
+        "--label-column",
+        "label",
+        "--normal",
+        "ok",
+        "--mode",
+        "vanilla",
+        "--model",
+        path_str(&model),
+    ]);
+    assert!(
+        err.contains("vanilla mode trains on known anomalies only"),
+        "{err}"
+    );
 }

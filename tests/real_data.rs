@@ -9,7 +9,14 @@ use common::{data_dir, path_str, run_ok};
 use serde_json::Value;
 
 /// Trains a model in `mode`, scores and evaluates it; returns the eval JSON report.
-fn train_score_eval(dir: &Path, name: &str, train: &[&str], eval: &[&str], test_data: &Path, rows: usize) -> Value {
+fn train_score_eval(
+    dir: &Path,
+    name: &str,
+    train: &[&str],
+    eval: &[&str],
+    test_data: &Path,
+    rows: usize,
+) -> Value {
     let model = dir.join(format!("{name}.synthad"));
     let mut args = vec!["train", "-q", "--model", path_str(&model)];
     args.extend(train);
@@ -17,15 +24,33 @@ fn train_score_eval(dir: &Path, name: &str, train: &[&str], eval: &[&str], test_
     assert!(model.is_file());
 
     let scores = dir.join(format!("{name}.csv"));
-    run_ok(&["score", "--model", path_str(&model), "--data", path_str(test_data), "--out", path_str(&scores), "--predict"]);
+    run_ok(&[
+        "score",
+        "--model",
+        path_str(&model),
+        "--data",
+        path_str(test_data),
+        "--out",
+        path_str(&scores),
+        "--predict",
+    ]);
     let text = std::fs::read_to_string(&scores).unwrap();
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("score,anomaly"));
-    let values: Vec<f64> = lines.map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
+    let values: Vec<f64> = lines
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
     assert_eq!(values.len(), rows);
     assert!(values.iter().all(|v| v.is_finite()));
 
-    let mut args = vec!["eval", "--json", "--model", path_str(&model), "--data", path_str(test_data)];
+    let mut args = vec![
+        "eval",
+        "--json",
+        "--model",
+        path_str(&model),
+        "--data",
+        path_str(test_data),
+    ];
     args.extend(eval);
     serde_json::from_str(&run_ok(&args)).expect("eval --json prints JSON")
 }
@@ -41,11 +66,24 @@ fn kind<'a>(report: &'a Value, name: &str) -> &'a Value {
 
 #[test]
 fn thyroid_synthetic_beats_vanilla_on_the_unseen_kind() {
-    let Some(data) = data_dir("thyroid_synthetic_beats_vanilla_on_the_unseen_kind") else { return };
+    let Some(data) = data_dir("thyroid_synthetic_beats_vanilla_on_the_unseen_kind") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let train_file = data.join("thyroid/ann-train.data");
     let test_file = data.join("thyroid/ann-test.data");
-    let train = ["--data", path_str(&train_file), "--label-column", "21", "--normal", "3", "--known", "1", "--seed", "0"];
+    let train = [
+        "--data",
+        path_str(&train_file),
+        "--label-column",
+        "21",
+        "--normal",
+        "3",
+        "--known",
+        "1",
+        "--seed",
+        "0",
+    ];
     let mut reports = Vec::new();
     for mode in ["vanilla", "synthetic"] {
         let mut args = train.to_vec();
@@ -54,7 +92,10 @@ fn thyroid_synthetic_beats_vanilla_on_the_unseen_kind() {
         assert_eq!(report["overall"]["anomalies"], 250);
         assert_eq!(kind(&report, "1")["seen"], true);
         assert_eq!(kind(&report, "2")["seen"], false);
-        assert!(kind(&report, "1")["aupr"].as_f64().unwrap() > 0.5, "{mode}: seen kind should be learned: {report}");
+        assert!(
+            kind(&report, "1")["aupr"].as_f64().unwrap() > 0.5,
+            "{mode}: seen kind should be learned: {report}"
+        );
         reports.push(report);
     }
     let unseen = |r: &Value| kind(r, "2")["aupr"].as_f64().unwrap();
@@ -68,20 +109,46 @@ fn thyroid_synthetic_beats_vanilla_on_the_unseen_kind() {
 
 #[test]
 fn nsl_kdd_synthetic_beats_vanilla_on_unseen_families() {
-    let Some(data) = data_dir("nsl_kdd_synthetic_beats_vanilla_on_unseen_families") else { return };
+    let Some(data) = data_dir("nsl_kdd_synthetic_beats_vanilla_on_unseen_families") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let train_file = data.join("nsl-kdd/KDDTrain+_20Percent.txt");
     let test_file = data.join("nsl-kdd/KDDTest+.txt");
     let families = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/nsl-kdd-families.csv");
     let train = [
-        "--data", path_str(&train_file), "--label-column", "41", "--ignore", "42", "--normal", "normal",
-        "--known", "back", "land", "neptune", "pod", "smurf", "teardrop", "--known-fraction", "0.1", "--seed", "0",
+        "--data",
+        path_str(&train_file),
+        "--label-column",
+        "41",
+        "--ignore",
+        "42",
+        "--normal",
+        "normal",
+        "--known",
+        "back",
+        "land",
+        "neptune",
+        "pod",
+        "smurf",
+        "teardrop",
+        "--known-fraction",
+        "0.1",
+        "--seed",
+        "0",
     ];
     let mut reports = Vec::new();
     for mode in ["vanilla", "synthetic"] {
         let mut args = train.to_vec();
         args.extend(["--mode", mode]);
-        let report = train_score_eval(dir.path(), mode, &args, &["--kinds", path_str(&families)], &test_file, 22544);
+        let report = train_score_eval(
+            dir.path(),
+            mode,
+            &args,
+            &["--kinds", path_str(&families)],
+            &test_file,
+            22544,
+        );
         assert_eq!(kind(&report, "DoS")["seen"], true);
         for family in ["Probe", "R2L", "U2R"] {
             assert_eq!(kind(&report, family)["seen"], false);

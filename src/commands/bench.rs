@@ -19,7 +19,11 @@ pub struct BenchArgs {
     /// Scenarios to run (default and `all`: every scenario whose data is present).
     pub scenarios: Vec<String>,
     /// Methods, comma separated.
-    #[arg(long, value_delimiter = ',', default_value = "vanilla,synthetic,unsupervised")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "vanilla,synthetic,unsupervised"
+    )]
     pub methods: Vec<String>,
     /// Seeds: a range "0-4" or a list "0,1,2".
     #[arg(long, default_value = "0-4")]
@@ -51,7 +55,11 @@ fn parse_seeds(s: &str) -> Result<Vec<u64>> {
         return Ok((a..=b).collect());
     }
     s.split(',')
-        .map(|v| v.trim().parse::<u64>().with_context(|| format!("--seeds {s}: {v:?} is not a seed")))
+        .map(|v| {
+            v.trim()
+                .parse::<u64>()
+                .with_context(|| format!("--seeds {s}: {v:?} is not a seed"))
+        })
         .collect()
 }
 
@@ -85,19 +93,33 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
         );
     }
     let available = bench::available(&args.data_dir);
-    let scenarios: Vec<String> = if args.scenarios.is_empty() || args.scenarios.iter().any(|s| s == "all") {
-        available.clone()
-    } else {
-        for s in &args.scenarios {
-            if !bench::scenarios::all_scenarios().iter().any(|(n, _)| n == s) {
-                bail!("unknown scenario {s:?}; known: {}", bench::scenarios::all_scenarios().iter().map(|s| s.0.clone()).collect::<Vec<_>>().join(", "));
+    let scenarios: Vec<String> =
+        if args.scenarios.is_empty() || args.scenarios.iter().any(|s| s == "all") {
+            available.clone()
+        } else {
+            for s in &args.scenarios {
+                if !bench::scenarios::all_scenarios()
+                    .iter()
+                    .any(|(n, _)| n == s)
+                {
+                    bail!(
+                        "unknown scenario {s:?}; known: {}",
+                        bench::scenarios::all_scenarios()
+                            .iter()
+                            .map(|s| s.0.clone())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
+                if !available.contains(s) {
+                    bail!(
+                        "scenario {s}: its data is not under {}",
+                        args.data_dir.display()
+                    );
+                }
             }
-            if !available.contains(s) {
-                bail!("scenario {s}: its data is not under {}", args.data_dir.display());
-            }
-        }
-        args.scenarios.clone()
-    };
+            args.scenarios.clone()
+        };
     if scenarios.is_empty() {
         bail!("no scenario data found under {}", args.data_dir.display());
     }
@@ -109,7 +131,10 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
         }
         None => (
             None,
-            args.methods.iter().map(|m| bench::method(m)).collect::<synthad::Result<Vec<_>>>()?,
+            args.methods
+                .iter()
+                .map(|m| bench::method(m))
+                .collect::<synthad::Result<Vec<_>>>()?,
         ),
     };
 
@@ -155,7 +180,8 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
         wall
     );
 
-    std::fs::create_dir_all(&args.plots).with_context(|| format!("creating {}", args.plots.display()))?;
+    std::fs::create_dir_all(&args.plots)
+        .with_context(|| format!("creating {}", args.plots.display()))?;
     for scenario in &scenarios {
         let curves: Vec<(String, Vec<(f64, f64)>)> = records
             .iter()
@@ -163,11 +189,16 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
             .map(|r| (r.method.clone(), r.pr_curve.clone().unwrap_or_default()))
             .collect();
         let path = args.plots.join(format!("pr-{scenario}.png"));
-        plot::pr_curves(&path, &format!("{scenario}: precision-recall, seed {}", seeds[0]), &curves)?;
+        plot::pr_curves(
+            &path,
+            &format!("{scenario}: precision-recall, seed {}", seeds[0]),
+            &curves,
+        )?;
     }
     if let Some((name, values)) = &sweep {
         for scenario in &scenarios {
-            let rows: Vec<&SummaryRow> = summary.iter().filter(|r| &r.scenario == scenario).collect();
+            let rows: Vec<&SummaryRow> =
+                summary.iter().filter(|r| &r.scenario == scenario).collect();
             let series = |f: &dyn Fn(&SummaryRow) -> Option<Stat>| -> Vec<Option<f64>> {
                 rows.iter().map(|r| f(r).map(|s| s.mean)).collect()
             };
@@ -217,27 +248,43 @@ fn cell(s: Option<Stat>) -> String {
 }
 
 fn find<'a>(summary: &'a [SummaryRow], scenario: &str, method: &str) -> Option<&'a SummaryRow> {
-    summary.iter().find(|r| r.scenario == scenario && r.method == method)
+    summary
+        .iter()
+        .find(|r| r.scenario == scenario && r.method == method)
 }
 
 /// The tables as (title, header, rows) for both output formats.
-fn tables(summary: &[SummaryRow], scenarios: &[String], methods: &[String]) -> Vec<(String, Vec<String>, Vec<Vec<String>>)> {
+fn tables(
+    summary: &[SummaryRow],
+    scenarios: &[String],
+    methods: &[String],
+) -> Vec<(String, Vec<String>, Vec<Vec<String>>)> {
     let metric_table = |title: &str, f: &dyn Fn(&SummaryRow) -> Option<Stat>| {
         let mut header = vec!["scenario".to_string()];
         header.extend(methods.iter().cloned());
         let rows = scenarios
             .iter()
-            .filter(|s| methods.iter().any(|m| find(summary, s, m).is_some_and(|r| f(r).is_some())))
+            .filter(|s| {
+                methods
+                    .iter()
+                    .any(|m| find(summary, s, m).is_some_and(|r| f(r).is_some()))
+            })
             .map(|s| {
                 let mut row = vec![s.clone()];
-                row.extend(methods.iter().map(|m| cell(find(summary, s, m).and_then(f))));
+                row.extend(
+                    methods
+                        .iter()
+                        .map(|m| cell(find(summary, s, m).and_then(f))),
+                );
                 row
             })
             .collect();
         (title.to_string(), header, rows)
     };
     let mut out = vec![
-        metric_table("AUPR, all test anomalies (mean ± std over seeds)", &|r| r.aupr),
+        metric_table("AUPR, all test anomalies (mean ± std over seeds)", &|r| {
+            r.aupr
+        }),
         metric_table("AUPR on seen kinds (mean over kinds)", &|r| r.seen_aupr),
         metric_table("AUPR on unseen kinds (mean over kinds)", &|r| r.unseen_aupr),
         metric_table("AUROC, all test anomalies", &|r| r.auroc),
@@ -248,14 +295,22 @@ fn tables(summary: &[SummaryRow], scenarios: &[String], methods: &[String]) -> V
     header.extend(methods.iter().cloned());
     let mut rows = Vec::new();
     for s in scenarios {
-        let Some(first) = methods.iter().find_map(|m| find(summary, s, m)) else { continue };
+        let Some(first) = methods.iter().find_map(|m| find(summary, s, m)) else {
+            continue;
+        };
         if first.kinds.len() < 2 {
             continue;
         }
         for (kind, seen, _) in &first.kinds {
-            let mut row = vec![s.clone(), format!("{kind} ({})", if *seen { "seen" } else { "unseen" })];
+            let mut row = vec![
+                s.clone(),
+                format!("{kind} ({})", if *seen { "seen" } else { "unseen" }),
+            ];
             row.extend(methods.iter().map(|m| {
-                cell(find(summary, s, m).and_then(|r| r.kinds.iter().find(|k| &k.0 == kind).and_then(|k| k.2)))
+                cell(
+                    find(summary, s, m)
+                        .and_then(|r| r.kinds.iter().find(|k| &k.0 == kind).and_then(|k| k.2)),
+                )
             }));
             rows.push(row);
         }
@@ -270,14 +325,26 @@ fn terminal_tables(summary: &[SummaryRow], scenarios: &[String], methods: &[Stri
     let mut s = String::new();
     for (title, header, rows) in tables(summary, scenarios, methods) {
         let widths: Vec<usize> = (0..header.len())
-            .map(|c| std::iter::once(&header[c]).chain(rows.iter().map(|r| &r[c])).map(|v| v.chars().count()).max().unwrap_or(0))
+            .map(|c| {
+                std::iter::once(&header[c])
+                    .chain(rows.iter().map(|r| &r[c]))
+                    .map(|v| v.chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
             .collect();
         let line = |cells: &[String]| {
             cells
                 .iter()
                 .zip(&widths)
                 .enumerate()
-                .map(|(i, (c, w))| if i == 0 { format!("{c:<w$}") } else { format!("{c:>w$}") })
+                .map(|(i, (c, w))| {
+                    if i == 0 {
+                        format!("{c:<w$}")
+                    } else {
+                        format!("{c:>w$}")
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join("  ")
         };

@@ -33,7 +33,12 @@ pub fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     println!("the test set adds an unseen anomaly cluster in an empty corner.\n");
 
     let grid_points: Vec<(f64, f64)> = (0..GRID * GRID)
-        .map(|i| ((i % GRID) as f64 / (GRID - 1) as f64, (i / GRID) as f64 / (GRID - 1) as f64))
+        .map(|i| {
+            (
+                (i % GRID) as f64 / (GRID - 1) as f64,
+                (i / GRID) as f64 / (GRID - 1) as f64,
+            )
+        })
         .collect();
     let grid = demo::points_table(
         "demo (grid)",
@@ -41,7 +46,10 @@ pub fn run(args: DemoArgs, quiet: bool) -> Result<()> {
         grid_points.iter().map(|p| p.1).collect(),
     );
 
-    println!("{:<12} {:>12} {:>22} {:>22}", "mode", "AUPR (all)", "AUPR known cluster", "AUPR unseen cluster");
+    println!(
+        "{:<12} {:>12} {:>22} {:>22}",
+        "mode", "AUPR (all)", "AUPR known cluster", "AUPR unseen cluster"
+    );
     let mut maps = Vec::new();
     let mut unseen = Vec::new();
     for mode in [Mode::Vanilla, Mode::Synthetic] {
@@ -51,14 +59,21 @@ pub fn run(args: DemoArgs, quiet: bool) -> Result<()> {
             ..Default::default()
         };
         let progress = EpochProgress::new(mode.name(), params.max_epochs, quiet);
-        let fitted = Detector::fit(&data.train, &data.split, params, &mut |s| progress.update(s));
+        let fitted = Detector::fit(&data.train, &data.split, params, &mut |s| {
+            progress.update(s)
+        });
         progress.finish();
         let (detector, fit) = fitted?;
         if fit.train.collapsed {
             super::print_fit_summary(mode.name(), &fit);
         }
         let scores = detector.decision_function(&data.test)?;
-        let report = evaluate(&scores, &data.test_kinds, &detector.known_kinds, Some(detector.threshold));
+        let report = evaluate(
+            &scores,
+            &data.test_kinds,
+            &detector.known_kinds,
+            Some(detector.threshold),
+        );
         let kind_aupr = |kind: &str| {
             report
                 .kinds
@@ -95,7 +110,15 @@ pub fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     let panels: Vec<ScoreMap> = maps
         .iter()
         .map(|(mode, scores, threshold)| ScoreMap {
-            title: format!("{} (unseen-cluster AUPR {:.2})", mode.name(), if *mode == Mode::Vanilla { unseen[0] } else { unseen[1] }),
+            title: format!(
+                "{} (unseen-cluster AUPR {:.2})",
+                mode.name(),
+                if *mode == Mode::Vanilla {
+                    unseen[0]
+                } else {
+                    unseen[1]
+                }
+            ),
             grid: GRID,
             scores,
             threshold: *threshold,

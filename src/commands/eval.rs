@@ -34,11 +34,12 @@ pub struct EvalArgs {
 pub fn run(args: EvalArgs) -> Result<()> {
     let detector = Detector::load(&args.model)?;
     let trained = detector.labels.as_ref();
-    let Some(label_column) = args
-        .label_column
-        .clone()
-        .or_else(|| detector.schema.as_ref().and_then(|s| s.label_column.clone()))
-    else {
+    let Some(label_column) = args.label_column.clone().or_else(|| {
+        detector
+            .schema
+            .as_ref()
+            .and_then(|s| s.label_column.clone())
+    }) else {
         bail!("the model does not record a label column; pass --label-column");
     };
     let normal: Vec<String> = if args.normal.is_empty() {
@@ -62,7 +63,11 @@ pub fn run(args: EvalArgs) -> Result<()> {
         .iter()
         .map(|l| (!normal.contains(l)).then(|| kind_map.kind_of(l)))
         .collect();
-    let seen: Vec<String> = detector.known_kinds.iter().map(|k| kind_map.kind_of(k)).collect();
+    let seen: Vec<String> = detector
+        .known_kinds
+        .iter()
+        .map(|k| kind_map.kind_of(k))
+        .collect();
     if kinds.iter().all(Option::is_none) {
         bail!(
             "{}: every row has a normal label ({}), so there is nothing to detect (labels seen: {})",

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use synthad::score::predict;
 use synthad::ingest::RawTable;
+use synthad::score::predict;
 use synthad::Detector;
 
 #[derive(Args, Debug)]
@@ -45,7 +45,11 @@ pub fn run(args: ScoreArgs) -> Result<()> {
     let (mut rows, mut flagged) = (0usize, 0usize);
     for (i, chunk) in chunks.enumerate() {
         let raw = chunk?;
-        let carried: Vec<usize> = args.carry.iter().map(|c| raw.resolve(c)).collect::<synthad::Result<_>>()?;
+        let carried: Vec<usize> = args
+            .carry
+            .iter()
+            .map(|c| raw.resolve(c))
+            .collect::<synthad::Result<_>>()?;
         if i == 0 {
             let mut header: Vec<&str> = carried.iter().map(|&c| raw.names[c].as_str()).collect();
             header.push("score");
@@ -57,7 +61,10 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         let scores = detector.decision_function(&schema.table_from(&raw)?)?;
         let decisions = predict(&scores, detector.threshold);
         for (row, score) in scores.iter().enumerate() {
-            let mut record: Vec<String> = carried.iter().map(|&c| raw.columns[c].text_at(row)).collect();
+            let mut record: Vec<String> = carried
+                .iter()
+                .map(|&c| raw.columns[c].text_at(row))
+                .collect();
             record.push(score.to_string());
             if args.predict {
                 record.push(u8::from(decisions[row]).to_string());

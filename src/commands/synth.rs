@@ -72,7 +72,11 @@ pub fn run(args: SynthArgs) -> Result<()> {
         }
     }
     writer.flush()?;
-    eprintln!("wrote {} synthetic anomalies to {}", args.count, args.out.display());
+    eprintln!(
+        "wrote {} synthetic anomalies to {}",
+        args.count,
+        args.out.display()
+    );
     Ok(())
 }
 
@@ -91,7 +95,12 @@ fn from_data(args: &SynthArgs, data: &std::path::Path) -> Result<(Preprocessor, 
                 known: args.known.clone(),
             };
             let split = RowSplit::new(&raw, &labels, &spec)?;
-            let rows = split.normal.iter().copied().chain(split.known.iter().map(|k| k.0)).collect();
+            let rows = split
+                .normal
+                .iter()
+                .copied()
+                .chain(split.known.iter().map(|k| k.0))
+                .collect();
             (vec![labels.column_index], rows)
         }
         None => (Vec::new(), (0..raw.n_rows()).collect::<Vec<_>>()),

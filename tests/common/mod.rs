@@ -13,9 +13,15 @@ pub fn data_dir(test: &str) -> Option<PathBuf> {
         return Some(dir);
     }
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{test}: benchmark data not found at {} (set SYNTHAD_DATA); CI=true requires it", dir.display());
+        panic!(
+            "{test}: benchmark data not found at {} (set SYNTHAD_DATA); CI=true requires it",
+            dir.display()
+        );
     }
-    eprintln!("SKIPPED {test}: benchmark data not found at {} (set SYNTHAD_DATA to run it)", dir.display());
+    eprintln!(
+        "SKIPPED {test}: benchmark data not found at {} (set SYNTHAD_DATA to run it)",
+        dir.display()
+    );
     None
 }
 
@@ -38,9 +44,18 @@ pub fn run_ok(args: &[&str]) -> String {
 pub fn run_err(args: &[&str]) -> String {
     let out = synthad().args(args).output().expect("synthad runs");
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!out.status.success(), "synthad {args:?} succeeded unexpectedly");
-    assert!(!stderr.contains("panicked"), "synthad {args:?} panicked:\n{stderr}");
-    assert!(stderr.starts_with("error: "), "no clear error for {args:?}:\n{stderr}");
+    assert!(
+        !out.status.success(),
+        "synthad {args:?} succeeded unexpectedly"
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "synthad {args:?} panicked:\n{stderr}"
+    );
+    assert!(
+        stderr.starts_with("error: "),
+        "no clear error for {args:?}:\n{stderr}"
+    );
     stderr
 }
 

@@ -13,8 +13,14 @@ const BATCH: usize = 65_536;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let out = args.next().expect("usage: make_scoring_data OUT.parquet ROWS");
-    let rows: usize = args.next().expect("ROWS").parse().expect("ROWS is a number");
+    let out = args
+        .next()
+        .expect("usage: make_scoring_data OUT.parquet ROWS");
+    let rows: usize = args
+        .next()
+        .expect("ROWS")
+        .parse()
+        .expect("ROWS is a number");
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let mut writer = None;
     let mut written = 0;
@@ -25,15 +31,28 @@ fn main() {
             .map(|j| {
                 let values = odd.iter().map(|&o| {
                     let base: f64 = rng.random_range(0.0..1.0);
-                    if o && j % 4 == 0 { base + 3.0 } else { base }
+                    if o && j % 4 == 0 {
+                        base + 3.0
+                    } else {
+                        base
+                    }
                 });
-                (format!("x{j}"), Arc::new(Float64Array::from_iter_values(values)) as ArrayRef)
+                (
+                    format!("x{j}"),
+                    Arc::new(Float64Array::from_iter_values(values)) as ArrayRef,
+                )
             })
             .collect();
         let kinds = (0..n).map(|_| ["a", "b", "c"][rng.random_range(0..3)]);
-        columns.push(("kind".into(), Arc::new(StringArray::from_iter_values(kinds))));
+        columns.push((
+            "kind".into(),
+            Arc::new(StringArray::from_iter_values(kinds)),
+        ));
         let labels = odd.iter().map(|&o| if o { "odd" } else { "normal" });
-        columns.push(("label".into(), Arc::new(StringArray::from_iter_values(labels))));
+        columns.push((
+            "label".into(),
+            Arc::new(StringArray::from_iter_values(labels)),
+        ));
         let batch = RecordBatch::try_from_iter(columns).expect("a batch");
         let w = writer.get_or_insert_with(|| {
             let file = std::fs::File::create(&out).expect("creating the output");

@@ -16,15 +16,36 @@ fn peak_sgemm(threads: usize) -> f64 {
     let a = vec![1.0f32; n * n];
     let b = vec![0.5f32; n * n];
     let mut c = vec![0.0f32; n * n];
-    let parallelism = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
+    let parallelism = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
     let mut best = 0.0f64;
     for _ in 0..3 {
         let started = std::time::Instant::now();
         // SAFETY: all three buffers are n × n, row-major, and distinct.
         unsafe {
             gemm::gemm(
-                n, n, n, c.as_mut_ptr(), 1, n as isize, false, a.as_ptr(), 1, n as isize, b.as_ptr(), 1,
-                n as isize, 0.0, 1.0, false, false, false, parallelism,
+                n,
+                n,
+                n,
+                c.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                a.as_ptr(),
+                1,
+                n as isize,
+                b.as_ptr(),
+                1,
+                n as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                parallelism,
             );
         }
         best = best.max(2.0 * (n * n * n) as f64 / started.elapsed().as_secs_f64());
@@ -41,19 +62,28 @@ fn main() {
     synthad::set_threads(threads);
     let (rows, cols) = (27_800, 113);
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let x = Matrix::from_rows(cols, (0..rows * cols).map(|_| rng.random::<f32>()).collect());
+    let x = Matrix::from_rows(
+        cols,
+        (0..rows * cols).map(|_| rng.random::<f32>()).collect(),
+    );
     let half = rows / 2;
     let normal = x.select_rows(&(0..half).collect::<Vec<_>>());
     let synthetic = x.select_rows(&(half..rows).collect::<Vec<_>>());
     let empty = Matrix::zeros(0, cols);
     let train = LabeledSet::balanced(&normal, &empty, &synthetic, None);
-    let validation = LabeledSet::balanced(&normal.select_rows(&[0, 1]), &empty, &synthetic.select_rows(&[0, 1]), None);
+    let validation = LabeledSet::balanced(
+        &normal.select_rows(&[0, 1]),
+        &empty,
+        &synthetic.select_rows(&[0, 1]),
+        None,
+    );
     let params = TrainParams {
         max_epochs: epochs,
         min_patience_steps: usize::MAX,
         ..Default::default()
     };
-    let (mlp, report) = train_mlp(&train, &validation, &params, &mut rng, &mut |_| {}).expect("training");
+    let (mlp, report) =
+        train_mlp(&train, &validation, &params, &mut rng, &mut |_| {}).expect("training");
     let mut scoring = 0.0f64;
     for _ in 0..3 {
         let started = std::time::Instant::now();

@@ -32,13 +32,14 @@ pub struct DemoData {
 /// anomalies in training; 50 known and 50 unseen anomalies in the test set.
 pub fn make(seed: u64) -> DemoData {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut cluster = |center: (f64, f64), spread: f64, n: usize, xs: &mut Vec<f64>, ys: &mut Vec<f64>| {
-        let noise = Normal::new(0.0, spread).expect("positive spread");
-        for _ in 0..n {
-            xs.push(center.0 + noise.sample(&mut rng));
-            ys.push(center.1 + noise.sample(&mut rng));
-        }
-    };
+    let mut cluster =
+        |center: (f64, f64), spread: f64, n: usize, xs: &mut Vec<f64>, ys: &mut Vec<f64>| {
+            let noise = Normal::new(0.0, spread).expect("positive spread");
+            for _ in 0..n {
+                xs.push(center.0 + noise.sample(&mut rng));
+                ys.push(center.1 + noise.sample(&mut rng));
+            }
+        };
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
     for c in NORMAL_CENTERS {
         cluster(c, NORMAL_SPREAD, 1000, &mut xs, &mut ys);
@@ -47,7 +48,9 @@ pub fn make(seed: u64) -> DemoData {
     cluster(KNOWN_CENTER, ANOMALY_SPREAD, 40, &mut xs, &mut ys);
     let split = RowSplit {
         normal: (0..normal_rows).collect(),
-        known: (normal_rows..xs.len()).map(|r| (r, KNOWN_KIND.to_string())).collect(),
+        known: (normal_rows..xs.len())
+            .map(|r| (r, KNOWN_KIND.to_string()))
+            .collect(),
         left_out: 0,
     };
     let train = points_table("demo (train)", xs, ys);

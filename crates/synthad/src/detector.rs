@@ -38,7 +38,12 @@ pub struct SchemaColumn {
 }
 
 impl InputSchema {
-    fn of(raw: &RawTable, table: &Table, read: &ReadOptions, label: Option<&Labels>) -> InputSchema {
+    fn of(
+        raw: &RawTable,
+        table: &Table,
+        read: &ReadOptions,
+        label: Option<&Labels>,
+    ) -> InputSchema {
         InputSchema {
             read: read.clone(),
             by_name: raw.has_header,
@@ -92,7 +97,10 @@ impl InputSchema {
                     without_label.map_or(String::new(), |n| format!(" (or {n} without the label column)"))
                 )));
             }
-            self.columns.iter().map(|c| (c.source_index, c.kind)).collect()
+            self.columns
+                .iter()
+                .map(|c| (c.source_index, c.kind))
+                .collect()
         };
         let mut table = Table::with_kinds(raw, &kinds, &self.read)?;
         // Positional files carry index names; the model's names are the training file's.
@@ -235,7 +243,11 @@ impl Detector {
         let report = FitReport {
             train: train_report,
             normal_rows: normal_train.len(),
-            known_rows: if params.mode.uses_known() { known_train.len() } else { 0 },
+            known_rows: if params.mode.uses_known() {
+                known_train.len()
+            } else {
+                0
+            },
             synthetic_rows: synthetic_train.rows,
             validation_rows: validation.len(),
             features: n_features,
@@ -275,7 +287,11 @@ impl Detector {
 }
 
 /// Fits the preprocessor on the given rows and the synthetic-anomaly box around them.
-pub fn fit_generator(table: &Table, rows: &[usize], margin: f64) -> Result<(Preprocessor, UniformBox)> {
+pub fn fit_generator(
+    table: &Table,
+    rows: &[usize],
+    margin: f64,
+) -> Result<(Preprocessor, UniformBox)> {
     let preprocessor = Preprocessor::fit(table, rows)?;
     let generator = UniformBox::fit(
         &preprocessor.transform_rows(table, rows)?,
@@ -289,7 +305,9 @@ impl Detector {
     /// How files for this model are read; models fitted on in-memory tables have none.
     pub fn file_schema(&self) -> Result<&InputSchema> {
         self.schema.as_ref().ok_or_else(|| {
-            Error::InvalidParams("this model was fitted on in-memory data and has no file schema".into())
+            Error::InvalidParams(
+                "this model was fitted on in-memory data and has no file schema".into(),
+            )
         })
     }
 }

@@ -10,12 +10,17 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     // The io::Error is shown inline, not as a `source`, so that error chains print it once.
     #[error("{path}: {error}")]
-    Io { path: PathBuf, error: std::io::Error },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
 
     #[error("{path}: the file is empty (no data rows); point --data at a file with rows")]
     EmptyFile { path: PathBuf },
 
-    #[error("{path}: unsupported file type; use .csv/.txt/.data (delimited text), .parquet or .npz")]
+    #[error(
+        "{path}: unsupported file type; use .csv/.txt/.data (delimited text), .parquet or .npz"
+    )]
     UnsupportedFormat { path: PathBuf },
 
     #[error("{path}: {message}")]
@@ -40,7 +45,9 @@ pub enum Error {
     #[error("{0}")]
     InvalidParams(String),
 
-    #[error("{path}: no training rows have label {normal:?} in column {column:?} (labels seen: {seen})")]
+    #[error(
+        "{path}: no training rows have label {normal:?} in column {column:?} (labels seen: {seen})"
+    )]
     NoNormalRows {
         path: PathBuf,
         column: String,

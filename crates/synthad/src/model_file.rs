@@ -62,19 +62,23 @@ impl Detector {
         };
         let json = serde_json::to_string(&header).expect("the model header serializes");
         let metadata = HashMap::from([(METADATA_KEY.to_string(), json)]);
-        let bytes = safetensors::serialize(self.mlp.named_tensors(), Some(metadata)).map_err(|e| {
-            Error::BadModelFile {
-                path: path.into(),
-                message: format!("cannot serialize the weights: {e}"),
-            }
-        })?;
+        let bytes =
+            safetensors::serialize(self.mlp.named_tensors(), Some(metadata)).map_err(|e| {
+                Error::BadModelFile {
+                    path: path.into(),
+                    message: format!("cannot serialize the weights: {e}"),
+                }
+            })?;
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
         let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-        tmp.write_all(&bytes).map_err(|e| Error::io(tmp.path(), e))?;
-        tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
+        tmp.write_all(&bytes)
+            .map_err(|e| Error::io(tmp.path(), e))?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| Error::io(tmp.path(), e))?;
         tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
         Ok(())
     }
@@ -86,8 +90,11 @@ impl Detector {
             path: path.into(),
             message,
         };
-        let (_, metadata) = SafeTensors::read_metadata(&bytes)
-            .map_err(|e| bad(format!("not a safetensors file ({e}); was it written by `synthad train`?")))?;
+        let (_, metadata) = SafeTensors::read_metadata(&bytes).map_err(|e| {
+            bad(format!(
+                "not a safetensors file ({e}); was it written by `synthad train`?"
+            ))
+        })?;
         let json = metadata
             .metadata()
             .as_ref()
@@ -96,7 +103,9 @@ impl Detector {
         let probe: serde_json::Value =
             serde_json::from_str(json).map_err(|e| bad(format!("unreadable metadata: {e}")))?;
         if probe.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-            return Err(bad("the metadata does not name the synthad model format".into()));
+            return Err(bad(
+                "the metadata does not name the synthad model format".into()
+            ));
         }
         let version = probe.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
         if version != u64::from(FORMAT_VERSION) {
@@ -105,13 +114,17 @@ impl Detector {
                 env!("CARGO_PKG_VERSION")
             )));
         }
-        let header: Header =
-            serde_json::from_value(probe).map_err(|e| bad(format!("metadata does not match format version {FORMAT_VERSION}: {e}")))?;
+        let header: Header = serde_json::from_value(probe).map_err(|e| {
+            bad(format!(
+                "metadata does not match format version {FORMAT_VERSION}: {e}"
+            ))
+        })?;
         if header.detector != "mlp" {
             return Err(bad(format!("unknown detector {:?}", header.detector)));
         }
 
-        let tensors = SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("corrupt tensors: {e}")))?;
+        let tensors =
+            SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("corrupt tensors: {e}")))?;
         let mut widths = vec![header.preprocessor.n_features()];
         widths.extend(&header.hidden);
         widths.push(1);

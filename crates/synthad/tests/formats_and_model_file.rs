@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use npyz::WriterBuilder;
 use synthad::ingest::labels::{LabelSpec, Labels};
 use synthad::ingest::{ColumnKind, ColumnSpec, RawTable, ReadOptions, Table, Values};
 use synthad::train::TrainParams;
-use npyz::WriterBuilder;
 use synthad::{DataSpec, Detector, Error};
 
 const ROWS: usize = 80;
@@ -23,23 +23,45 @@ fn column_color(i: usize) -> &'static str {
     ["red", "green", "blue"][i % 3]
 }
 fn column_label(i: usize) -> i64 {
-    if i % 8 == 0 { 1 } else { 0 }
+    if i % 8 == 0 {
+        1
+    } else {
+        0
+    }
 }
 
 fn write_csv(path: &Path) {
     let mut s = String::from("x,flag,color,label\n");
     for i in 0..ROWS {
-        s.push_str(&format!("{},{},{},{}\n", column_x(i), column_flag(i), column_color(i), column_label(i)));
+        s.push_str(&format!(
+            "{},{},{},{}\n",
+            column_x(i),
+            column_flag(i),
+            column_color(i),
+            column_label(i)
+        ));
     }
     std::fs::write(path, s).unwrap();
 }
 
 fn write_parquet(path: &Path) {
     let batch = RecordBatch::try_from_iter([
-        ("x", Arc::new(Float64Array::from_iter_values((0..ROWS).map(column_x))) as ArrayRef),
-        ("flag", Arc::new(Int64Array::from_iter_values((0..ROWS).map(column_flag))) as ArrayRef),
-        ("color", Arc::new(StringArray::from_iter_values((0..ROWS).map(column_color))) as ArrayRef),
-        ("label", Arc::new(Int64Array::from_iter_values((0..ROWS).map(column_label))) as ArrayRef),
+        (
+            "x",
+            Arc::new(Float64Array::from_iter_values((0..ROWS).map(column_x))) as ArrayRef,
+        ),
+        (
+            "flag",
+            Arc::new(Int64Array::from_iter_values((0..ROWS).map(column_flag))) as ArrayRef,
+        ),
+        (
+            "color",
+            Arc::new(StringArray::from_iter_values((0..ROWS).map(column_color))) as ArrayRef,
+        ),
+        (
+            "label",
+            Arc::new(Int64Array::from_iter_values((0..ROWS).map(column_label))) as ArrayRef,
+        ),
     ])
     .unwrap();
     let file = std::fs::File::create(path).unwrap();
@@ -51,13 +73,20 @@ fn write_parquet(path: &Path) {
 fn typed(path: &Path, categorical: &[&str]) -> (Table, Labels) {
     let options = ReadOptions::default();
     let raw = RawTable::read(path, &options).unwrap();
-    let label = if raw.names.contains(&"label".to_string()) { "label" } else { "y" };
+    let label = if raw.names.contains(&"label".to_string()) {
+        "label"
+    } else {
+        "y"
+    };
     let labels = Labels::read(&raw, label).unwrap();
     let spec = ColumnSpec {
         categorical: categorical.iter().map(|c| c.to_string()).collect(),
         ..Default::default()
     };
-    (Table::infer(&raw, &spec, &[labels.column_index], &options).unwrap(), labels)
+    (
+        Table::infer(&raw, &spec, &[labels.column_index], &options).unwrap(),
+        labels,
+    )
 }
 
 #[test]
@@ -70,9 +99,21 @@ fn csv_and_parquet_read_alike() {
     let (b, lb) = typed(&parquet, &[]);
     assert_eq!(la.values, lb.values);
     let kinds: Vec<ColumnKind> = a.columns.iter().map(|c| c.kind).collect();
-    assert_eq!(kinds, [ColumnKind::Numeric, ColumnKind::Binary, ColumnKind::Categorical]);
+    assert_eq!(
+        kinds,
+        [
+            ColumnKind::Numeric,
+            ColumnKind::Binary,
+            ColumnKind::Categorical
+        ]
+    );
     for (ca, cb) in a.columns.iter().zip(&b.columns) {
-        assert_eq!((ca.kind, &ca.values), (cb.kind, &cb.values), "column {}", ca.name);
+        assert_eq!(
+            (ca.kind, &ca.values),
+            (cb.kind, &cb.values),
+            "column {}",
+            ca.name
+        );
     }
 }
 
@@ -81,7 +122,14 @@ fn npz_reads_x_and_y_in_both_memory_orders() {
     let dir = tempfile::tempdir().unwrap();
     // 3 rows × 2 columns; stored once row-major, once column-major.
     let values = [1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0];
-    for (name, order, data) in [("c.npz", npyz::Order::C, values), ("f.npz", npyz::Order::Fortran, [1.0, 3.0, 5.0, 2.0, 4.0, 6.0])] {
+    for (name, order, data) in [
+        ("c.npz", npyz::Order::C, values),
+        (
+            "f.npz",
+            npyz::Order::Fortran,
+            [1.0, 3.0, 5.0, 2.0, 4.0, 6.0],
+        ),
+    ] {
         let path = dir.path().join(name);
         let mut npz = npyz::npz::NpzWriter::create(&path).unwrap();
         let mut x = npz
@@ -94,14 +142,28 @@ fn npz_reads_x_and_y_in_both_memory_orders() {
             .unwrap();
         x.extend(data).unwrap();
         x.finish().unwrap();
-        let mut y = npz.array::<i64>("y", Default::default()).unwrap().default_dtype().shape(&[3]).begin_nd().unwrap();
+        let mut y = npz
+            .array::<i64>("y", Default::default())
+            .unwrap()
+            .default_dtype()
+            .shape(&[3])
+            .begin_nd()
+            .unwrap();
         y.extend([0i64, 0, 1]).unwrap();
         y.finish().unwrap();
         drop(npz);
         let (table, labels) = typed(&path, &[]);
         assert_eq!(labels.values, ["0", "0", "1"]);
-        assert_eq!(table.columns[0].values, Values::Numeric(vec![1.0, 3.0, 5.0]), "{name}");
-        assert_eq!(table.columns[1].values, Values::Numeric(vec![2.0, 4.0, 6.0]), "{name}");
+        assert_eq!(
+            table.columns[0].values,
+            Values::Numeric(vec![1.0, 3.0, 5.0]),
+            "{name}"
+        );
+        assert_eq!(
+            table.columns[1].values,
+            Values::Numeric(vec![2.0, 4.0, 6.0]),
+            "{name}"
+        );
     }
 }
 
@@ -130,7 +192,8 @@ fn data_spec() -> DataSpec {
 fn fit_and_save(dir: &Path) -> (Detector, PathBuf, PathBuf) {
     let csv = dir.join("d.csv");
     write_csv(&csv);
-    let (detector, _) = Detector::fit_file(&csv, &data_spec(), small_params(), &mut |_| {}).unwrap();
+    let (detector, _) =
+        Detector::fit_file(&csv, &data_spec(), small_params(), &mut |_| {}).unwrap();
     let model = dir.join("m.synthad");
     detector.save(&model).unwrap();
     (detector, csv, model)
@@ -142,7 +205,10 @@ fn saved_models_load_to_the_same_scores() {
     let (detector, csv, model) = fit_and_save(dir.path());
     let loaded = Detector::load(&model).unwrap();
     let (_, table) = loaded.read_file(&csv).unwrap();
-    assert_eq!(detector.decision_function(&table).unwrap(), loaded.decision_function(&table).unwrap());
+    assert_eq!(
+        detector.decision_function(&table).unwrap(),
+        loaded.decision_function(&table).unwrap()
+    );
     assert_eq!(detector.threshold, loaded.threshold);
     assert_eq!(loaded.known_kinds, ["1"]);
     // Only the model file is left: the temporary file was renamed into place.
@@ -159,22 +225,35 @@ fn damaged_and_foreign_model_files_are_refused() {
         let path = dir.path().join(name);
         std::fs::write(&path, contents).unwrap();
         match Detector::load(&path) {
-            Err(e @ Error::BadModelFile { .. }) => assert!(e.to_string().contains(expected), "{name}: {e}"),
+            Err(e @ Error::BadModelFile { .. }) => {
+                assert!(e.to_string().contains(expected), "{name}: {e}")
+            }
             Err(e) => panic!("{name}: wrong error {e}"),
             Ok(_) => panic!("{name}: loaded"),
         }
     };
-    check("truncated.synthad", &bytes[..bytes.len() - 100], "synthad model file");
+    check(
+        "truncated.synthad",
+        &bytes[..bytes.len() - 100],
+        "synthad model file",
+    );
     check("csv.synthad", b"a,b\n1,2\n", "not a safetensors file");
     // A future format version (same length, so the header stays valid) is named, not misread.
     let pattern = b"\\\"version\\\":1";
-    let at = bytes.windows(pattern.len()).position(|w| w == pattern).expect("version in the header");
+    let at = bytes
+        .windows(pattern.len())
+        .position(|w| w == pattern)
+        .expect("version in the header");
     let mut future = bytes.clone();
     future[at + pattern.len() - 1] = b'7';
     check("future.synthad", &future, "format version 7");
     // Plain safetensors without synthad metadata.
     let foreign = safetensors::serialize(
-        [("w", safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![1], &[0u8; 4]).unwrap())],
+        [(
+            "w",
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![1], &[0u8; 4])
+                .unwrap(),
+        )],
         None,
     )
     .unwrap();
@@ -187,7 +266,10 @@ fn same_seed_same_model_different_seed_different_model() {
     let csv = dir.path().join("d.csv");
     write_csv(&csv);
     let fit = |seed| {
-        let params = TrainParams { seed, ..small_params() };
+        let params = TrainParams {
+            seed,
+            ..small_params()
+        };
         let (d, _) = Detector::fit_file(&csv, &data_spec(), params, &mut |_| {}).unwrap();
         let (_, table) = d.read_file(&csv).unwrap();
         d.decision_function(&table).unwrap()

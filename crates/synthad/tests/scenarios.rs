@@ -12,9 +12,15 @@ fn data_dir() -> Option<PathBuf> {
         return Some(dir);
     }
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("benchmark data not found at {} (set SYNTHAD_DATA); CI=true requires it", dir.display());
+        panic!(
+            "benchmark data not found at {} (set SYNTHAD_DATA); CI=true requires it",
+            dir.display()
+        );
     }
-    eprintln!("SKIPPED scenario tests: benchmark data not found at {}", dir.display());
+    eprintln!(
+        "SKIPPED scenario tests: benchmark data not found at {}",
+        dir.display()
+    );
     None
 }
 
@@ -50,7 +56,10 @@ fn splits_follow_the_protocol() {
     assert_eq!(arrhythmia.split.normal.len(), 196); // 80% of 245
     assert_eq!(arrhythmia.split.known.len(), 44 + 50 + 4);
     assert!(arrhythmia.seen_kinds.is_empty());
-    assert_eq!(arrhythmia.test_kinds.iter().filter(|k| k.is_none()).count(), 49);
+    assert_eq!(
+        arrhythmia.test_kinds.iter().filter(|k| k.is_none()).count(),
+        49
+    );
 
     let bottle = load("mvtec-bottle", &dir, 0).unwrap();
     assert_eq!(bottle.split.normal.len(), 160); // 70% of 229 normals

@@ -59,16 +59,29 @@ pub fn registry() -> Vec<Box<dyn BenchMethod>> {
 }
 
 pub fn method(name: &str) -> Result<Box<dyn BenchMethod>> {
-    registry().into_iter().find(|m| m.name() == name).ok_or_else(|| {
-        Error::InvalidParams(format!(
-            "unknown method {name:?}; known: {}",
-            registry().iter().map(|m| m.name().to_string()).collect::<Vec<_>>().join(", ")
-        ))
-    })
+    registry()
+        .into_iter()
+        .find(|m| m.name() == name)
+        .ok_or_else(|| {
+            Error::InvalidParams(format!(
+                "unknown method {name:?}; known: {}",
+                registry()
+                    .iter()
+                    .map(|m| m.name().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
 }
 
 /// The hyperparameters a sweep can vary, as `name=value`.
-pub const SWEEPABLE: [&str; 5] = ["synthetic-ratio", "known-weight", "margin", "hidden", "weight-decay"];
+pub const SWEEPABLE: [&str; 5] = [
+    "synthetic-ratio",
+    "known-weight",
+    "margin",
+    "hidden",
+    "weight-decay",
+];
 
 /// Sets one sweepable hyperparameter from text (`hidden` takes widths joined by 'x').
 pub fn set_param(params: &mut TrainParams, name: &str, value: &str) -> Result<()> {
@@ -79,7 +92,13 @@ pub fn set_param(params: &mut TrainParams, name: &str, value: &str) -> Result<()
     };
     match name {
         "synthetic-ratio" => params.synthetic_ratio = number()?,
-        "known-weight" => params.known_weight = if value == "auto" { None } else { Some(number()?) },
+        "known-weight" => {
+            params.known_weight = if value == "auto" {
+                None
+            } else {
+                Some(number()?)
+            }
+        }
         "margin" => params.margin = number()?,
         "weight-decay" => params.weight_decay = number()?,
         "hidden" => {
@@ -87,7 +106,9 @@ pub fn set_param(params: &mut TrainParams, name: &str, value: &str) -> Result<()
                 .split('x')
                 .map(|w| w.parse::<usize>())
                 .collect::<std::result::Result<_, _>>()
-                .map_err(|_| Error::InvalidParams(format!("hidden={value}: expected widths like 500x500")))?
+                .map_err(|_| {
+                    Error::InvalidParams(format!("hidden={value}: expected widths like 500x500"))
+                })?
         }
         _ => {
             return Err(Error::InvalidParams(format!(
@@ -222,7 +243,10 @@ pub fn summarize(records: &[RunRecord]) -> Vec<SummaryRow> {
                 .map(|k| {
                     let name = k.kind.clone();
                     let s = stat(&|rep: &Report| {
-                        rep.kinds.iter().find(|x| x.kind == name).and_then(|x| x.metrics.aupr)
+                        rep.kinds
+                            .iter()
+                            .find(|x| x.kind == name)
+                            .and_then(|x| x.metrics.aupr)
                     });
                     (k.kind.clone(), k.seen, s)
                 })
@@ -233,7 +257,8 @@ pub fn summarize(records: &[RunRecord]) -> Vec<SummaryRow> {
                 unseen_aupr: stat(&|r| r.unseen_aupr),
                 auroc: stat(&|r| r.overall.auroc),
                 kinds,
-                seconds: Stat::of(&runs.iter().map(|r| r.seconds).collect::<Vec<_>>()).expect("runs"),
+                seconds: Stat::of(&runs.iter().map(|r| r.seconds).collect::<Vec<_>>())
+                    .expect("runs"),
                 scenario,
                 method,
             }

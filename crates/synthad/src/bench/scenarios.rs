@@ -26,19 +26,70 @@ pub struct ScenarioData {
 
 /// NSL-KDD attack families (the data README's standard grouping).
 pub const NSL_KDD_FAMILIES: [(&str, &[&str]); 4] = [
-    ("DoS", &["back", "land", "neptune", "pod", "smurf", "teardrop", "apache2", "mailbomb", "processtable", "udpstorm"]),
-    ("Probe", &["ipsweep", "nmap", "portsweep", "satan", "mscan", "saint"]),
+    (
+        "DoS",
+        &[
+            "back",
+            "land",
+            "neptune",
+            "pod",
+            "smurf",
+            "teardrop",
+            "apache2",
+            "mailbomb",
+            "processtable",
+            "udpstorm",
+        ],
+    ),
+    (
+        "Probe",
+        &["ipsweep", "nmap", "portsweep", "satan", "mscan", "saint"],
+    ),
     (
         "R2L",
         &[
-            "ftp_write", "guess_passwd", "imap", "multihop", "phf", "spy", "warezclient", "warezmaster", "sendmail",
-            "named", "snmpgetattack", "snmpguess", "xlock", "xsnoop", "worm",
+            "ftp_write",
+            "guess_passwd",
+            "imap",
+            "multihop",
+            "phf",
+            "spy",
+            "warezclient",
+            "warezmaster",
+            "sendmail",
+            "named",
+            "snmpgetattack",
+            "snmpguess",
+            "xlock",
+            "xsnoop",
+            "worm",
         ],
     ),
-    ("U2R", &["buffer_overflow", "loadmodule", "perl", "rootkit", "httptunnel", "ps", "sqlattack", "xterm"]),
+    (
+        "U2R",
+        &[
+            "buffer_overflow",
+            "loadmodule",
+            "perl",
+            "rootkit",
+            "httptunnel",
+            "ps",
+            "sqlattack",
+            "xterm",
+        ],
+    ),
 ];
 
-const MVTEC_CATEGORIES: [&str; 8] = ["bottle", "cable", "capsule", "carpet", "grid", "hazelnut", "leather", "metal_nut"];
+const MVTEC_CATEGORIES: [&str; 8] = [
+    "bottle",
+    "cable",
+    "capsule",
+    "carpet",
+    "grid",
+    "hazelnut",
+    "leather",
+    "metal_nut",
+];
 const ADBENCH_CLASSICAL: [(&str, &str); 4] = [
     ("cardio", "adbench/classical/6_cardio.npz"),
     ("mammography", "adbench/classical/23_mammography.npz"),
@@ -54,7 +105,10 @@ pub fn all_scenarios() -> Vec<(String, PathBuf)> {
         ("arrhythmia".into(), "arrhythmia/arrhythmia.data".into()),
     ];
     for c in MVTEC_CATEGORIES {
-        v.push((format!("mvtec-{c}"), format!("adbench/cv_vit/MVTec-AD_{c}.npz").into()));
+        v.push((
+            format!("mvtec-{c}"),
+            format!("adbench/cv_vit/MVTec-AD_{c}.npz").into(),
+        ));
     }
     v.push(("20news".into(), "adbench/nlp_roberta/20news_3.npz".into()));
     for (name, file) in ADBENCH_CLASSICAL {
@@ -81,7 +135,11 @@ pub fn load(name: &str, data_dir: &Path, seed: u64) -> Result<ScenarioData> {
         .ok_or_else(|| {
             Error::InvalidParams(format!(
                 "unknown scenario {name:?}; known: {}",
-                all_scenarios().iter().map(|s| s.0.as_str()).collect::<Vec<_>>().join(", ")
+                all_scenarios()
+                    .iter()
+                    .map(|s| s.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         })?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -110,7 +168,11 @@ fn share(n: usize, fraction: f64) -> usize {
 
 /// Types a test file with the train table's column kinds (matched by position).
 fn typed_like(train: &Table, raw: &RawTable, options: &ReadOptions) -> Result<Table> {
-    let kinds: Vec<_> = train.columns.iter().map(|c| (c.source_index, c.kind)).collect();
+    let kinds: Vec<_> = train
+        .columns
+        .iter()
+        .map(|c| (c.source_index, c.kind))
+        .collect();
     Table::with_kinds(raw, &kinds, options)
 }
 
@@ -129,10 +191,22 @@ fn nsl_kdd(train_file: &Path, data_dir: &Path, rng: &mut ChaCha8Rng) -> Result<S
         ..Default::default()
     };
     let table = Table::infer(&raw, &spec, &[labels.column_index], &options)?;
-    let normal: Vec<usize> = (0..raw.n_rows()).filter(|&r| labels.values[r] == "normal").collect();
-    let dos = shuffled((0..raw.n_rows()).filter(|&r| family(&labels.values[r]).as_deref() == Some("DoS")), rng);
-    let known = dos[..share(dos.len(), 0.1)].iter().map(|&r| (r, "DoS".to_string())).collect();
-    let split = RowSplit { normal, known, left_out: 0 };
+    let normal: Vec<usize> = (0..raw.n_rows())
+        .filter(|&r| labels.values[r] == "normal")
+        .collect();
+    let dos = shuffled(
+        (0..raw.n_rows()).filter(|&r| family(&labels.values[r]).as_deref() == Some("DoS")),
+        rng,
+    );
+    let known = dos[..share(dos.len(), 0.1)]
+        .iter()
+        .map(|&r| (r, "DoS".to_string()))
+        .collect();
+    let split = RowSplit {
+        normal,
+        known,
+        left_out: 0,
+    };
 
     let test_raw = RawTable::read(&data_dir.join("nsl-kdd/KDDTest+.txt"), &options)?;
     let test_labels = Labels::read(&test_raw, "41")?;
@@ -161,9 +235,16 @@ fn thyroid(train_file: &Path, data_dir: &Path) -> Result<ScenarioData> {
     };
     let raw = RawTable::read(train_file, &options)?;
     let labels = Labels::read(&raw, "21")?;
-    let table = Table::infer(&raw, &ColumnSpec::default(), &[labels.column_index], &options)?;
+    let table = Table::infer(
+        &raw,
+        &ColumnSpec::default(),
+        &[labels.column_index],
+        &options,
+    )?;
     let split = RowSplit {
-        normal: (0..raw.n_rows()).filter(|&r| labels.values[r] == "3").collect(),
+        normal: (0..raw.n_rows())
+            .filter(|&r| labels.values[r] == "3")
+            .collect(),
         known: (0..raw.n_rows())
             .filter(|&r| labels.values[r] == "1")
             .map(|r| (r, "hyperfunction".to_string()))
@@ -207,7 +288,9 @@ fn arrhythmia(file: &Path, rng: &mut ChaCha8Rng) -> Result<ScenarioData> {
         left_out: 0,
     };
     let mut test_rows: Vec<usize> = normal[n_train..].to_vec();
-    test_rows.extend((0..raw.n_rows()).filter(|&r| labels.values[r] != "1" && !known_classes.contains(&labels.values[r].as_str())));
+    test_rows.extend((0..raw.n_rows()).filter(|&r| {
+        labels.values[r] != "1" && !known_classes.contains(&labels.values[r].as_str())
+    }));
     let test_kinds = test_rows
         .iter()
         .map(|&r| (labels.values[r] != "1").then(|| format!("class {}", labels.values[r])))
@@ -234,13 +317,22 @@ fn npz_scenario(name: &str, file: &Path, rng: &mut ChaCha8Rng) -> Result<Scenari
     };
     let table = Table::infer(&raw, &spec, &[labels.column_index], &options)?;
     let normal_label = canonical("0");
-    let normal = shuffled((0..raw.n_rows()).filter(|&r| labels.values[r] == normal_label), rng);
-    let anomalies = shuffled((0..raw.n_rows()).filter(|&r| labels.values[r] != normal_label), rng);
+    let normal = shuffled(
+        (0..raw.n_rows()).filter(|&r| labels.values[r] == normal_label),
+        rng,
+    );
+    let anomalies = shuffled(
+        (0..raw.n_rows()).filter(|&r| labels.values[r] != normal_label),
+        rng,
+    );
     let n_train = share(normal.len(), 0.7);
     let n_known = share(anomalies.len(), 0.2);
     let split = RowSplit {
         normal: normal[..n_train].to_vec(),
-        known: anomalies[..n_known].iter().map(|&r| (r, "anomaly".to_string())).collect(),
+        known: anomalies[..n_known]
+            .iter()
+            .map(|&r| (r, "anomaly".to_string()))
+            .collect(),
         left_out: 0,
     };
     let mut test_rows = normal[n_train..].to_vec();

@@ -16,7 +16,9 @@ pub fn average_precision(scores: &[f32], positive: &[bool]) -> Option<f64> {
         } else {
             fp += 1;
         }
-        let threshold_ends = order.get(i + 1).is_none_or(|&next| scores[next] != scores[idx]);
+        let threshold_ends = order
+            .get(i + 1)
+            .is_none_or(|&next| scores[next] != scores[idx]);
         if threshold_ends {
             let recall = tp as f64 / total_pos as f64;
             let precision = tp as f64 / (tp + fp) as f64;
@@ -58,11 +60,23 @@ pub fn roc_auc(scores: &[f32], positive: &[bool]) -> Option<f64> {
 
 /// Precision, recall and F1 of hard decisions.
 pub fn precision_recall_f1(predicted: &[bool], positive: &[bool]) -> (f64, f64, f64) {
-    let tp = predicted.iter().zip(positive).filter(|(&p, &y)| p && y).count() as f64;
+    let tp = predicted
+        .iter()
+        .zip(positive)
+        .filter(|(&p, &y)| p && y)
+        .count() as f64;
     let predicted_pos = predicted.iter().filter(|&&p| p).count() as f64;
     let actual_pos = positive.iter().filter(|&&y| y).count() as f64;
-    let precision = if predicted_pos > 0.0 { tp / predicted_pos } else { 0.0 };
-    let recall = if actual_pos > 0.0 { tp / actual_pos } else { 0.0 };
+    let precision = if predicted_pos > 0.0 {
+        tp / predicted_pos
+    } else {
+        0.0
+    };
+    let recall = if actual_pos > 0.0 {
+        tp / actual_pos
+    } else {
+        0.0
+    };
     let f1 = if precision + recall > 0.0 {
         2.0 * precision * recall / (precision + recall)
     } else {
@@ -83,7 +97,10 @@ pub fn precision_recall_curve(scores: &[f32], positive: &[bool]) -> Vec<(f64, f6
         } else {
             fp += 1;
         }
-        if order.get(i + 1).is_none_or(|&next| scores[next] != scores[idx]) {
+        if order
+            .get(i + 1)
+            .is_none_or(|&next| scores[next] != scores[idx])
+        {
             points.push((tp as f64 / total_pos as f64, tp as f64 / (tp + fp) as f64));
         }
     }
@@ -117,7 +134,10 @@ mod tests {
     }
 
     fn assert_close(ours: f64, sklearn: f64) {
-        assert!((ours - sklearn).abs() < 1e-12, "ours {ours} vs scikit-learn {sklearn}");
+        assert!(
+            (ours - sklearn).abs() < 1e-12,
+            "ours {ours} vs scikit-learn {sklearn}"
+        );
     }
 
     const TIED_LABELS: &str = "00001000100000000100000000010000000010000000000001010000001100000000100000100000000011000000000001100000000010000000000000101001100000010001000000000100101000001001000000000001000000000001000010000000";
@@ -130,6 +150,9 @@ mod tests {
         // A constant scorer's AP is the positive rate.
         let ap = average_precision(&[1.0; 4], &[true, false, false, false]).unwrap();
         assert!((ap - 0.25).abs() < 1e-12);
-        assert_eq!(precision_recall_f1(&[true, true, false], &[true, false, true]), (0.5, 0.5, 0.5));
+        assert_eq!(
+            precision_recall_f1(&[true, true, false], &[true, false, true]),
+            (0.5, 0.5, 0.5)
+        );
     }
 }

@@ -23,7 +23,8 @@ pub struct Metrics {
 impl Metrics {
     pub fn compute(scores: &[f32], positive: &[bool], threshold: Option<f32>) -> Metrics {
         let anomalies = positive.iter().filter(|&&p| p).count();
-        let at_threshold = threshold.map(|t| metrics::precision_recall_f1(&predict(scores, t), positive));
+        let at_threshold =
+            threshold.map(|t| metrics::precision_recall_f1(&predict(scores, t), positive));
         Metrics {
             anomalies,
             normals: positive.len() - anomalies,
@@ -56,7 +57,12 @@ pub struct Report {
 
 /// Evaluates scores of rows whose kind is `None` for normals and `Some(kind)` for anomalies;
 /// `seen` lists the kinds known in training.
-pub fn evaluate(scores: &[f32], kinds: &[Option<String>], seen: &[String], threshold: Option<f32>) -> Report {
+pub fn evaluate(
+    scores: &[f32],
+    kinds: &[Option<String>],
+    seen: &[String],
+    threshold: Option<f32>,
+) -> Report {
     assert_eq!(scores.len(), kinds.len());
     let positive: Vec<bool> = kinds.iter().map(Option::is_some).collect();
     let overall = Metrics::compute(scores, &positive, threshold);
@@ -103,7 +109,13 @@ mod tests {
     #[test]
     fn per_kind_metrics_use_normals_plus_that_kind() {
         let scores = [0.1, 0.2, 0.9, 0.3, 0.15];
-        let kinds = [None, None, Some("a".to_string()), Some("b".to_string()), Some("b".to_string())];
+        let kinds = [
+            None,
+            None,
+            Some("a".to_string()),
+            Some("b".to_string()),
+            Some("b".to_string()),
+        ];
         let r = evaluate(&scores, &kinds, &["a".to_string()], Some(0.25));
         assert_eq!(r.kinds.len(), 2);
         assert_eq!(r.kinds[0].metrics.aupr, Some(1.0));

@@ -61,7 +61,11 @@ impl CsvChunks {
             HeaderMode::Absent => false,
             HeaderMode::Auto => looks_like_header(&first[0]),
         };
-        let header = if chunks.has_header { Some(first.remove(0)) } else { None };
+        let header = if chunks.has_header {
+            Some(first.remove(0))
+        } else {
+            None
+        };
         if first.is_empty() {
             return Err(Error::EmptyFile { path: path.into() });
         }
@@ -71,7 +75,11 @@ impl CsvChunks {
             && header
                 .as_ref()
                 .is_none_or(|h| h.len() != width || h.last().is_some_and(String::is_empty));
-        chunks.width = if chunks.trailing_empty { first[0].len() - 1 } else { width };
+        chunks.width = if chunks.trailing_empty {
+            first[0].len() - 1
+        } else {
+            width
+        };
         chunks.names = match header {
             Some(mut h) => {
                 h.truncate(chunks.width);
@@ -87,7 +95,9 @@ impl CsvChunks {
     fn read_rows(&mut self, n: usize) -> Result<Vec<Vec<String>>> {
         let mut rows = Vec::new();
         while rows.len() < n {
-            let Some(record) = self.records.next() else { break };
+            let Some(record) = self.records.next() else {
+                break;
+            };
             let record = record.map_err(|e| Error::Parse {
                 path: self.path.clone(),
                 message: e.to_string(),
@@ -121,7 +131,8 @@ impl CsvChunks {
             }
         }
         self.emitted += rows.len();
-        let mut columns: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(rows.len()); self.width];
+        let mut columns: Vec<Vec<Option<String>>> =
+            vec![Vec::with_capacity(rows.len()); self.width];
         for row in rows {
             for (column, field) in columns.iter_mut().zip(row) {
                 column.push(Some(field));
@@ -228,7 +239,10 @@ mod tests {
         let t = read(f.path(), &ReadOptions::default()).unwrap();
         assert!(!t.has_header);
         assert_eq!(t.names, ["0", "1", "2"]);
-        assert_eq!(t.columns[2], RawColumn::Text(vec![Some("3".into()), Some("1".into())]));
+        assert_eq!(
+            t.columns[2],
+            RawColumn::Text(vec![Some("3".into()), Some("1".into())])
+        );
     }
 
     #[test]
@@ -243,8 +257,14 @@ mod tests {
             .unwrap()
             .collect::<Result<_>>()
             .unwrap();
-        assert_eq!(chunks.iter().map(RawTable::n_rows).collect::<Vec<_>>(), [3, 3, 3, 1]);
-        assert_eq!(chunks.iter().map(|c| c.first_row).collect::<Vec<_>>(), [0, 3, 6, 9]);
+        assert_eq!(
+            chunks.iter().map(RawTable::n_rows).collect::<Vec<_>>(),
+            [3, 3, 3, 1]
+        );
+        assert_eq!(
+            chunks.iter().map(|c| c.first_row).collect::<Vec<_>>(),
+            [0, 3, 6, 9]
+        );
         let mut joined = chunks[0].columns[1].clone();
         for c in &chunks[1..] {
             joined.extend(c.columns[1].clone());
@@ -264,7 +284,9 @@ mod tests {
     #[test]
     fn ragged_row_is_an_error_naming_the_row() {
         let f = write("1,2,3\n4,5\n");
-        let err = read(f.path(), &ReadOptions::default()).unwrap_err().to_string();
+        let err = read(f.path(), &ReadOptions::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("data row 2 has 2 fields, expected 3"), "{err}");
     }
 }

@@ -179,7 +179,11 @@ impl KindMap {
             if record.len() != 2 {
                 return Err(Error::Parse {
                     path: path.into(),
-                    message: format!("row {}: expected two fields (label, kind), found {}", i + 1, record.len()),
+                    message: format!(
+                        "row {}: expected two fields (label, kind), found {}",
+                        i + 1,
+                        record.len()
+                    ),
                 });
             }
             pairs.push((record[0].to_string(), record[1].trim().to_string()));
@@ -188,6 +192,9 @@ impl KindMap {
     }
 
     pub fn kind_of(&self, label: &str) -> String {
-        self.map.get(label).cloned().unwrap_or_else(|| label.to_string())
+        self.map
+            .get(label)
+            .cloned()
+            .unwrap_or_else(|| label.to_string())
     }
 }

@@ -22,7 +22,9 @@ pub(super) fn read(path: &Path) -> Result<RawTable> {
         .ok_or_else(|| bad("no array named X (expected X: n × d features, y: n labels)".into()))?;
     let shape = x.shape().to_vec();
     if shape.len() != 2 {
-        return Err(bad(format!("X must be 2-dimensional, found shape {shape:?}")));
+        return Err(bad(format!(
+            "X must be 2-dimensional, found shape {shape:?}"
+        )));
     }
     let (n, d) = (shape[0] as usize, shape[1] as usize);
     let order = x.order();
@@ -36,7 +38,10 @@ pub(super) fn read(path: &Path) -> Result<RawTable> {
         .collect();
     let mut names: Vec<String> = (0..d).map(|c| c.to_string()).collect();
 
-    if let Some(y) = archive.by_name("y").map_err(|e| bad(format!("array y: {e}")))? {
+    if let Some(y) = archive
+        .by_name("y")
+        .map_err(|e| bad(format!("array y: {e}")))?
+    {
         if y.shape().iter().product::<u64>() as usize != n {
             return Err(bad(format!(
                 "y has shape {:?} but X has {n} rows",
@@ -64,15 +69,60 @@ fn read_as_f64<R: std::io::Read>(array: NpyFile<R>) -> std::result::Result<Vec<f
     let io = |e: std::io::Error| e.to_string();
     let values = match (type_str.type_char(), type_str.size_field()) {
         (TypeChar::Float, 8) => array.into_vec::<f64>().map_err(io)?,
-        (TypeChar::Float, 4) => array.into_vec::<f32>().map_err(io)?.into_iter().map(f64::from).collect(),
-        (TypeChar::Int, 8) => array.into_vec::<i64>().map_err(io)?.into_iter().map(|v| v as f64).collect(),
-        (TypeChar::Int, 4) => array.into_vec::<i32>().map_err(io)?.into_iter().map(f64::from).collect(),
-        (TypeChar::Int, 2) => array.into_vec::<i16>().map_err(io)?.into_iter().map(f64::from).collect(),
-        (TypeChar::Int, 1) => array.into_vec::<i8>().map_err(io)?.into_iter().map(f64::from).collect(),
-        (TypeChar::Uint, 8) => array.into_vec::<u64>().map_err(io)?.into_iter().map(|v| v as f64).collect(),
-        (TypeChar::Uint, 4) => array.into_vec::<u32>().map_err(io)?.into_iter().map(f64::from).collect(),
-        (TypeChar::Uint, 1) => array.into_vec::<u8>().map_err(io)?.into_iter().map(f64::from).collect(),
-        (TypeChar::Bool, 1) => array.into_vec::<bool>().map_err(io)?.into_iter().map(|b| f64::from(u8::from(b))).collect(),
+        (TypeChar::Float, 4) => array
+            .into_vec::<f32>()
+            .map_err(io)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        (TypeChar::Int, 8) => array
+            .into_vec::<i64>()
+            .map_err(io)?
+            .into_iter()
+            .map(|v| v as f64)
+            .collect(),
+        (TypeChar::Int, 4) => array
+            .into_vec::<i32>()
+            .map_err(io)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        (TypeChar::Int, 2) => array
+            .into_vec::<i16>()
+            .map_err(io)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        (TypeChar::Int, 1) => array
+            .into_vec::<i8>()
+            .map_err(io)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        (TypeChar::Uint, 8) => array
+            .into_vec::<u64>()
+            .map_err(io)?
+            .into_iter()
+            .map(|v| v as f64)
+            .collect(),
+        (TypeChar::Uint, 4) => array
+            .into_vec::<u32>()
+            .map_err(io)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        (TypeChar::Uint, 1) => array
+            .into_vec::<u8>()
+            .map_err(io)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        (TypeChar::Bool, 1) => array
+            .into_vec::<bool>()
+            .map_err(io)?
+            .into_iter()
+            .map(|b| f64::from(u8::from(b)))
+            .collect(),
         _ => return Err(format!("unsupported dtype {}", dtype.descr())),
     };
     Ok(values)

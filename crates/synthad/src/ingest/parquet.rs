@@ -32,7 +32,8 @@ pub(super) struct ParquetChunks {
 impl ParquetChunks {
     pub(super) fn open(path: &Path, chunk_rows: usize) -> Result<ParquetChunks> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parse_error(path, &e))?;
+        let builder =
+            ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parse_error(path, &e))?;
         let schema = builder.schema().clone();
         let names = schema.fields().iter().map(|f| f.name().clone()).collect();
         let empty = schema

@@ -90,7 +90,10 @@ impl Table {
     /// A table of numeric columns held in memory (`source` names it in messages).
     pub fn from_numeric_columns(source: &str, columns: Vec<(String, Vec<f64>)>) -> Table {
         let n_rows = columns.first().map_or(0, |c| c.1.len());
-        assert!(columns.iter().all(|c| c.1.len() == n_rows), "columns differ in length");
+        assert!(
+            columns.iter().all(|c| c.1.len() == n_rows),
+            "columns differ in length"
+        );
         Table {
             path: source.into(),
             n_rows,
@@ -279,7 +282,12 @@ fn infer_kind(raw: &RawTable, index: usize, options: &ReadOptions) -> Result<Col
     }
 }
 
-fn convert(raw: &RawTable, index: usize, kind: ColumnKind, options: &ReadOptions) -> Result<Values> {
+fn convert(
+    raw: &RawTable,
+    index: usize,
+    kind: ColumnKind,
+    options: &ReadOptions,
+) -> Result<Values> {
     let name = &raw.names[index];
     let bad_value = |row: usize, message: String| Error::BadValue {
         path: raw.path.clone(),

@@ -16,7 +16,10 @@ impl Matrix {
     }
 
     pub fn from_rows(cols: usize, data: Vec<f32>) -> Matrix {
-        assert!(cols > 0 && data.len() % cols == 0, "data is not a whole number of rows");
+        assert!(
+            cols > 0 && data.len() % cols == 0,
+            "data is not a whole number of rows"
+        );
         Matrix {
             rows: data.len() / cols,
             cols,

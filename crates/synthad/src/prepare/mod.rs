@@ -215,15 +215,13 @@ impl Preprocessor {
                     }
                     offset += categories.len();
                 }
-                _ => {
-                    return Err(Error::SchemaMismatch {
-                        path: table.path.clone(),
-                        message: format!(
-                            "column {:?} is {:?} in the data but the preprocessor encodes it otherwise",
-                            column.name, column.kind
-                        ),
-                    })
-                }
+                _ => return Err(Error::SchemaMismatch {
+                    path: table.path.clone(),
+                    message: format!(
+                        "column {:?} is {:?} in the data but the preprocessor encodes it otherwise",
+                        column.name, column.kind
+                    ),
+                }),
             }
         }
         debug_assert_eq!(offset, width);

@@ -29,6 +29,8 @@ mod tests {
         assert_eq!(fp, 5);
         // Ties at the threshold are not flagged, so the rate stays under the target.
         let tied = vec![1.0f32; 10];
-        assert!(predict(&tied, fit_threshold(&tied, 0.05)).iter().all(|&p| !p));
+        assert!(predict(&tied, fit_threshold(&tied, 0.05))
+            .iter()
+            .all(|&p| !p));
     }
 }

@@ -85,7 +85,11 @@ impl AnomalyGenerator for UniformBox {
                 match *block {
                     Block::Continuous(j) => {
                         let (lo, hi) = (self.lower[j], self.upper[j]);
-                        row[j] = if hi > lo { rng.random_range(lo..=hi) } else { lo };
+                        row[j] = if hi > lo {
+                            rng.random_range(lo..=hi)
+                        } else {
+                            lo
+                        };
                     }
                     Block::Binary(j) => {
                         let (lo, hi) = (self.lower[j], self.upper[j]);
@@ -104,7 +108,8 @@ impl AnomalyGenerator for UniformBox {
                             row[start + rng.random_range(0..len)] = 1.0;
                         } else {
                             // The one category seen (all-zero if training saw none).
-                            row[start..start + len].copy_from_slice(&self.upper[start..start + len]);
+                            row[start..start + len]
+                                .copy_from_slice(&self.upper[start..start + len]);
                         }
                     }
                 }

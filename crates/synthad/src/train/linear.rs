@@ -67,7 +67,9 @@ fn matmul(
 fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout) -> candle_core::Result<&'a [f32]> {
     match layout.contiguous_offsets() {
         Some((start, end)) => Ok(&storage.as_slice::<f32>()?[start..end]),
-        None => Err(candle_core::Error::Msg("linear: operands must be contiguous".into())),
+        None => Err(candle_core::Error::Msg(
+            "linear: operands must be contiguous".into(),
+        )),
     }
 }
 
@@ -115,7 +117,17 @@ impl CustomOp3 for Linear {
             y.extend_from_slice(b);
         }
         // wᵀ[k, j] = w[j, k]: row stride 1, column stride `inputs`.
-        matmul(rows, outputs, inputs, &mut y, true, x, (inputs, 1), w, (1, inputs));
+        matmul(
+            rows,
+            outputs,
+            inputs,
+            &mut y,
+            true,
+            x,
+            (inputs, 1),
+            w,
+            (1, inputs),
+        );
         if self.relu {
             for v in &mut y {
                 *v = v.max(0.0);
@@ -140,14 +152,31 @@ impl CustomOp3 for Linear {
         let dz: Vec<f32> = if self.relu {
             // One branch-free pass (it vectorizes): copy the gradient where the unit was active.
             with_slice(&grad_y, |g| {
-                with_slice(y, |y| g.iter().zip(y).map(|(&g, &out)| if out > 0.0 { g } else { 0.0 }).collect())
+                with_slice(y, |y| {
+                    g.iter()
+                        .zip(y)
+                        .map(|(&g, &out)| if out > 0.0 { g } else { 0.0 })
+                        .collect()
+                })
             })??
         } else {
             with_slice(&grad_y, <[f32]>::to_vec)?
         };
         // dw = dzᵀ · x  (outputs × inputs); dzᵀ[j, r] = dz[r, j].
         let mut dw = vec![0.0f32; outputs * inputs];
-        with_slice(&x, |x| matmul(outputs, inputs, rows, &mut dw, false, &dz, (1, outputs), x, (inputs, 1)))?;
+        with_slice(&x, |x| {
+            matmul(
+                outputs,
+                inputs,
+                rows,
+                &mut dw,
+                false,
+                &dz,
+                (1, outputs),
+                x,
+                (inputs, 1),
+            )
+        })?;
         // db = column sums of dz.
         let mut db = vec![0.0f32; outputs];
         for row in dz.chunks_exact(outputs) {
@@ -158,7 +187,19 @@ impl CustomOp3 for Linear {
         // dx = dz · w (rows × inputs), only when something upstream needs it.
         let dx = if x.track_op() {
             let mut dx = vec![0.0f32; rows * inputs];
-            with_slice(&w, |w| matmul(rows, inputs, outputs, &mut dx, false, &dz, (outputs, 1), w, (inputs, 1)))?;
+            with_slice(&w, |w| {
+                matmul(
+                    rows,
+                    inputs,
+                    outputs,
+                    &mut dx,
+                    false,
+                    &dz,
+                    (outputs, 1),
+                    w,
+                    (inputs, 1),
+                )
+            })?;
             Some(Tensor::from_vec(dx, (rows, inputs), x.device())?)
         } else {
             None
@@ -196,17 +237,38 @@ mod tests {
         let weights = Tensor::new(&[[1.0f32, -2.0], [0.5, 3.0]], &device).unwrap();
         for relu in [false, true] {
             let fused = linear(&x, &w, &b, relu).unwrap();
-            let mut reference = x.matmul(&w.t().unwrap()).unwrap().broadcast_add(&b).unwrap();
+            let mut reference = x
+                .matmul(&w.t().unwrap())
+                .unwrap()
+                .broadcast_add(&b)
+                .unwrap();
             if relu {
                 reference = reference.relu().unwrap();
             }
             let close = |a: &Tensor, b: &Tensor| {
-                let d = (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+                let d = (a - b)
+                    .unwrap()
+                    .abs()
+                    .unwrap()
+                    .max_all()
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap();
                 assert!(d < 1e-6, "relu {relu}: differ by {d}");
             };
             close(&fused, &reference);
-            let g_fused = (fused * &weights).unwrap().sum_all().unwrap().backward().unwrap();
-            let g_ref = (reference * &weights).unwrap().sum_all().unwrap().backward().unwrap();
+            let g_fused = (fused * &weights)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let g_ref = (reference * &weights)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
             for v in [&x, &w, &b] {
                 close(g_fused.get(v).unwrap(), g_ref.get(v).unwrap());
             }

@@ -34,7 +34,8 @@ impl Mlp {
                 let mut draw = |n: usize| -> Vec<f32> {
                     (0..n).map(|_| rng.random_range(-bound..bound)).collect()
                 };
-                let weight = Tensor::from_vec(draw(fan_out * fan_in), (fan_out, fan_in), &Device::Cpu)?;
+                let weight =
+                    Tensor::from_vec(draw(fan_out * fan_in), (fan_out, fan_in), &Device::Cpu)?;
                 let bias = Tensor::from_vec(draw(fan_out), fan_out, &Device::Cpu)?;
                 Ok((Var::from_tensor(&weight)?, Var::from_tensor(&bias)?))
             })

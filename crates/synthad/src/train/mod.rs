@@ -34,7 +34,12 @@ impl LabeledSet {
     /// and anomalies carry equal total weight and `known_share` of the anomalies' weight is on
     /// the known group (`None`: in proportion to the rows). The mean weight is 1, so the loss
     /// scale does not depend on the mix.
-    pub fn balanced(normal: &Matrix, known: &Matrix, synthetic: &Matrix, known_share: Option<f64>) -> LabeledSet {
+    pub fn balanced(
+        normal: &Matrix,
+        known: &Matrix,
+        synthetic: &Matrix,
+        known_share: Option<f64>,
+    ) -> LabeledSet {
         let (n_n, n_k, n_s) = (normal.rows, known.rows, synthetic.rows);
         let total = (n_n + n_k + n_s) as f64;
         let known_share = match (n_k, n_s) {
@@ -42,7 +47,13 @@ impl LabeledSet {
             (_, 0) => 1.0,
             _ => known_share.unwrap_or(n_k as f64 / (n_k + n_s) as f64),
         };
-        let per_row = |group_weight: f64, n: usize| if n == 0 { 0.0 } else { (total * group_weight / n as f64) as f32 };
+        let per_row = |group_weight: f64, n: usize| {
+            if n == 0 {
+                0.0
+            } else {
+                (total * group_weight / n as f64) as f32
+            }
+        };
         let (w_n, w_k, w_s) = (
             per_row(0.5, n_n),
             per_row(0.5 * known_share, n_k),
@@ -176,7 +187,9 @@ pub fn train_mlp(
     on_epoch: &mut dyn FnMut(&EpochStats),
 ) -> Result<(Mlp, TrainReport)> {
     if train.is_empty() || validation.is_empty() {
-        return Err(Error::Training("the training or validation set is empty".into()));
+        return Err(Error::Training(
+            "the training or validation set is empty".into(),
+        ));
     }
     let device = Device::Cpu;
     let mlp = Mlp::new(train.x.cols, &params.hidden, rng)?;
@@ -208,7 +221,13 @@ pub fn train_mlp(
         order.shuffle(rng);
         let mut epoch_loss = 0.0;
         for chunk in order.chunks(batch) {
-            let batch_loss = sharded_step(&mlp, &mut optimizer, chunk, (&x_all, &y_all, &w_all), params.loss)?;
+            let batch_loss = sharded_step(
+                &mlp,
+                &mut optimizer,
+                chunk,
+                (&x_all, &y_all, &w_all),
+                params.loss,
+            )?;
             epoch_loss += batch_loss * chunk.len() as f64;
             steps += 1;
             samples += chunk.len();
@@ -241,7 +260,9 @@ pub fn train_mlp(
     let scores = mlp.scores(&validation.x)?;
     let (lo, hi) = scores
         .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &s| (lo.min(s), hi.max(s)));
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &s| {
+            (lo.min(s), hi.max(s))
+        });
     let report = TrainReport {
         epochs: history.len(),
         steps,
@@ -291,8 +312,13 @@ mod tests {
         let y = Tensor::new(&[1.0f32, -1.0, -1.0], &device).unwrap();
         let w = Tensor::new(&[2.0f32, 1.0, 1.0], &device).unwrap();
         for loss in [Loss::Hinge, Loss::Logistic] {
-            let t = batch_loss_sum(loss, &out, &y, &w).unwrap().to_scalar::<f32>().unwrap() as f64;
-            let expected = 2.0 * row_loss(loss, 0.25, 1.0) + row_loss(loss, 0.5, -1.0) + row_loss(loss, -3.0, -1.0);
+            let t = batch_loss_sum(loss, &out, &y, &w)
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap() as f64;
+            let expected = 2.0 * row_loss(loss, 0.25, 1.0)
+                + row_loss(loss, 0.5, -1.0)
+                + row_loss(loss, -3.0, -1.0);
             assert!((t - expected).abs() < 1e-6, "{loss:?}: {t} vs {expected}");
         }
     }
@@ -302,8 +328,18 @@ mod tests {
         // A huge learning rate kills every ReLU within a few steps: the output is the last
         // bias for every row.
         let mut rng = ChaCha8Rng::seed_from_u64(5);
-        let normal = Matrix::from_rows(2, (0..400).map(|_| rand::Rng::random_range(&mut rng, 0.0..1.0)).collect());
-        let known = Matrix::from_rows(2, (0..40).map(|_| rand::Rng::random_range(&mut rng, 2.0..3.0)).collect());
+        let normal = Matrix::from_rows(
+            2,
+            (0..400)
+                .map(|_| rand::Rng::random_range(&mut rng, 0.0..1.0))
+                .collect(),
+        );
+        let known = Matrix::from_rows(
+            2,
+            (0..40)
+                .map(|_| rand::Rng::random_range(&mut rng, 2.0..3.0))
+                .collect(),
+        );
         let train = LabeledSet::balanced(&normal, &known, &Matrix::zeros(0, 2), None);
         let params = TrainParams {
             hidden: vec![8],
@@ -315,8 +351,15 @@ mod tests {
         let scores = mlp.scores(&train.x).unwrap();
         let spread = scores.iter().cloned().fold(f32::NEG_INFINITY, f32::max)
             - scores.iter().cloned().fold(f32::INFINITY, f32::min);
-        assert_eq!(report.collapsed, spread < COLLAPSE_SPREAD, "spread {spread}");
-        assert!(report.collapsed, "expected a collapse, scores spread {spread}");
+        assert_eq!(
+            report.collapsed,
+            spread < COLLAPSE_SPREAD,
+            "spread {spread}"
+        );
+        assert!(
+            report.collapsed,
+            "expected a collapse, scores spread {spread}"
+        );
     }
 
     #[test]
@@ -324,7 +367,9 @@ mod tests {
         // Normals near 0.2, anomalies near 0.8, in 2-D.
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let points = |c: f32, n: usize, rng: &mut ChaCha8Rng| {
-            let data = (0..n * 2).map(|_| c + rand::Rng::random_range(rng, -0.1..0.1)).collect();
+            let data = (0..n * 2)
+                .map(|_| c + rand::Rng::random_range(rng, -0.1..0.1))
+                .collect();
             Matrix::from_rows(2, data)
         };
         let normal = points(0.2, 200, &mut rng);

@@ -140,10 +140,16 @@ impl TrainParams {
             ));
         }
         if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            return fail(format!("learning rate must be positive, got {}", self.learning_rate));
+            return fail(format!(
+                "learning rate must be positive, got {}",
+                self.learning_rate
+            ));
         }
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
-            return fail(format!("weight decay must be ≥ 0, got {}", self.weight_decay));
+            return fail(format!(
+                "weight decay must be ≥ 0, got {}",
+                self.weight_decay
+            ));
         }
         if self.batch_size == 0 || self.max_epochs == 0 {
             return fail("batch size and max epochs must be positive".into());
@@ -155,10 +161,15 @@ impl TrainParams {
             ));
         }
         if !(self.synthetic_ratio >= 0.0 && self.synthetic_ratio.is_finite()) {
-            return fail(format!("synthetic ratio must be ≥ 0, got {}", self.synthetic_ratio));
+            return fail(format!(
+                "synthetic ratio must be ≥ 0, got {}",
+                self.synthetic_ratio
+            ));
         }
         if self.mode == Mode::Unsupervised && self.synthetic_ratio == 0.0 {
-            return fail("unsupervised mode needs synthetic anomalies (synthetic ratio > 0)".into());
+            return fail(
+                "unsupervised mode needs synthetic anomalies (synthetic ratio > 0)".into(),
+            );
         }
         if let Some(w) = self.known_weight.filter(|w| !(0.0..=1.0).contains(w)) {
             return fail(format!("known weight must be in [0, 1], got {w}"));
@@ -167,7 +178,10 @@ impl TrainParams {
             return fail(format!("margin must be ≥ 0, got {}", self.margin));
         }
         if !(self.target_fpr > 0.0 && self.target_fpr < 1.0) {
-            return fail(format!("target false-positive rate must be in (0, 1), got {}", self.target_fpr));
+            return fail(format!(
+                "target false-positive rate must be in (0, 1), got {}",
+                self.target_fpr
+            ));
         }
         Ok(self)
     }
