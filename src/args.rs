@@ -29,22 +29,23 @@ pub enum HeaderArg {
 
 impl ReadArgs {
     pub fn options(&self) -> Result<ReadOptions> {
-        let mut options = ReadOptions::default();
-        options.delimiter = match self.delimiter.as_deref() {
+        let delimiter = match self.delimiter.as_deref() {
             None => None,
             Some("tab" | "\\t") => Some(b'\t'),
             Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
             Some(d) => bail!("--delimiter must be one character (or 'tab'), got {d:?}"),
         };
-        options.header = match self.header {
+        let header = match self.header {
             HeaderArg::Auto => HeaderMode::Auto,
             HeaderArg::Yes => HeaderMode::Present,
             HeaderArg::No => HeaderMode::Absent,
         };
-        if let Some(missing) = &self.missing {
-            options.missing = missing.clone();
-        }
-        Ok(options)
+        let defaults = ReadOptions::default();
+        Ok(ReadOptions {
+            delimiter,
+            header,
+            missing: self.missing.clone().unwrap_or(defaults.missing),
+        })
     }
 }
 

@@ -63,8 +63,14 @@ fn parse_seeds(s: &str) -> Result<Vec<u64>> {
         .collect()
 }
 
-/// The sweep's parameter name, values, and one synthetic-mode method per value.
-fn sweep_methods(spec: &str) -> Result<(String, Vec<String>, Vec<Box<dyn BenchMethod>>)> {
+/// A swept hyperparameter: its name, its values, and one synthetic-mode method per value.
+struct Sweep {
+    name: String,
+    values: Vec<String>,
+    methods: Vec<Box<dyn BenchMethod>>,
+}
+
+fn sweep_methods(spec: &str) -> Result<Sweep> {
     let Some((name, values)) = spec.split_once('=') else {
         bail!("--sweep {spec}: expected NAME=V1,V2,...");
     };
@@ -82,7 +88,11 @@ fn sweep_methods(spec: &str) -> Result<(String, Vec<String>, Vec<Box<dyn BenchMe
             params,
         }));
     }
-    Ok((name.to_string(), values, methods))
+    Ok(Sweep {
+        name: name.to_string(),
+        values,
+        methods,
+    })
 }
 
 pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
@@ -126,7 +136,11 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
     let seeds = parse_seeds(&args.seeds)?;
     let (sweep, methods) = match &args.sweep {
         Some(spec) => {
-            let (name, values, methods) = sweep_methods(spec)?;
+            let Sweep {
+                name,
+                values,
+                methods,
+            } = sweep_methods(spec)?;
             (Some((name, values)), methods)
         }
         None => (

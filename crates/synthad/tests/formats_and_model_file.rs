@@ -17,13 +17,13 @@ fn column_x(i: usize) -> f64 {
     (i % 9) as f64 * 0.5
 }
 fn column_flag(i: usize) -> i64 {
-    (i % 3 == 0) as i64
+    i.is_multiple_of(3) as i64
 }
 fn column_color(i: usize) -> &'static str {
     ["red", "green", "blue"][i % 3]
 }
 fn column_label(i: usize) -> i64 {
-    if i % 8 == 0 {
+    if i.is_multiple_of(8) {
         1
     } else {
         0

@@ -17,7 +17,7 @@ impl Matrix {
 
     pub fn from_rows(cols: usize, data: Vec<f32>) -> Matrix {
         assert!(
-            cols > 0 && data.len() % cols == 0,
+            cols > 0 && data.len().is_multiple_of(cols),
             "data is not a whole number of rows"
         );
         Matrix {

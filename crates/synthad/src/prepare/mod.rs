@@ -215,13 +215,15 @@ impl Preprocessor {
                     }
                     offset += categories.len();
                 }
-                _ => return Err(Error::SchemaMismatch {
-                    path: table.path.clone(),
-                    message: format!(
+                _ => {
+                    return Err(Error::SchemaMismatch {
+                        path: table.path.clone(),
+                        message: format!(
                         "column {:?} is {:?} in the data but the preprocessor encodes it otherwise",
                         column.name, column.kind
                     ),
-                }),
+                    })
+                }
             }
         }
         debug_assert_eq!(offset, width);
