@@ -199,7 +199,14 @@ impl Detector {
         let (normal_val, normal_train) = hold_out(&normal, params.validation_fraction);
         let (known_val, known_train) = hold_out(&known, params.validation_fraction);
 
-        let training_rows: Vec<usize> = normal.iter().chain(&known).copied().collect();
+        // Unsupervised mode drops the known anomalies entirely: they shape neither the scaling
+        // nor the synthetic box.
+        let used_known: &[usize] = if params.mode.uses_known() {
+            &known
+        } else {
+            &[]
+        };
+        let training_rows: Vec<usize> = normal.iter().chain(used_known).copied().collect();
         let (preprocessor, generator) = fit_generator(table, &training_rows, params.margin)?;
         let n_features = preprocessor.n_features();
         let synthetic_count = |normals: usize| {
@@ -322,4 +329,72 @@ fn hold_out(rows: &[usize], fraction: f64) -> (&[usize], &[usize]) {
         0
     };
     rows.split_at(held)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prepare::Encoding;
+
+    fn small() -> TrainParams {
+        TrainParams {
+            hidden: vec![8],
+            max_epochs: 3,
+            min_patience_steps: 1,
+            ..Default::default()
+        }
+    }
+
+    /// Normals in [0, 1]; known anomalies at 10.
+    fn data() -> (Table, RowSplit) {
+        let mut x: Vec<f64> = (0..40).map(|i| i as f64 / 39.0).collect();
+        x.extend([10.0, 10.0, 10.0]);
+        let table = Table::from_numeric_columns("t", vec![("x".into(), x)]);
+        let split = RowSplit {
+            normal: (0..40).collect(),
+            known: (40..43).map(|r| (r, "far".to_string())).collect(),
+            left_out: 0,
+        };
+        (table, split)
+    }
+
+    fn range(d: &Detector) -> (f64, f64) {
+        match d.preprocessor.columns[0].encoding {
+            Encoding::MinMax { min, max, .. } => (min, max),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn unsupervised_mode_never_sees_the_known_anomalies() {
+        let (table, split) = data();
+        let mode = |mode| TrainParams { mode, ..small() };
+        let (d, report) =
+            Detector::fit(&table, &split, mode(Mode::Unsupervised), &mut |_| {}).unwrap();
+        assert_eq!(range(&d), (0.0, 1.0));
+        assert_eq!(report.known_rows, 0);
+        assert!(d.known_kinds.is_empty());
+        let (d, _) = Detector::fit(&table, &split, mode(Mode::Synthetic), &mut |_| {}).unwrap();
+        assert_eq!(range(&d), (0.0, 10.0));
+        assert_eq!(d.known_kinds, ["far"]);
+    }
+
+    #[test]
+    fn vanilla_needs_known_anomalies_and_fit_needs_two_normals() {
+        let (table, mut split) = data();
+        split.known.clear();
+        let params = TrainParams {
+            mode: Mode::Vanilla,
+            ..small()
+        };
+        let err = Detector::fit(&table, &split, params, &mut |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("vanilla mode"), "{err}");
+        split.normal.truncate(1);
+        let err = Detector::fit(&table, &split, small(), &mut |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at least 2 normal rows"), "{err}");
+    }
 }
