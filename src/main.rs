@@ -45,7 +45,18 @@ enum Command {
     Bench(commands::bench::BenchArgs),
 }
 
+/// Rust ignores SIGPIPE, so printing into a closed pipe (`synthad eval ... | head`) would
+/// panic; with the default action the process ends quietly, as Unix tools do.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: resetting a signal's disposition to its default before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    restore_sigpipe();
     synthad::keep_freed_memory();
     let cli = Cli::parse();
     match cli.threads {
