@@ -206,9 +206,24 @@ impl Detector {
         } else {
             &[]
         };
+        // Encoded once, in the order [normal val | normal train | known val | known train]
+        // (hold_out puts the held-out rows first); the sets below are row ranges of it.
         let training_rows: Vec<usize> = normal.iter().chain(used_known).copied().collect();
-        let (preprocessor, generator) = fit_generator(table, &training_rows, params.margin)?;
+        let (preprocessor, encoded, generator) = fit_encoded(table, &training_rows, params.margin)?;
         let n_features = preprocessor.n_features();
+        let mut offset = 0;
+        let mut next_block = |len: usize| {
+            let rows: Vec<usize> = (offset..offset + len).collect();
+            offset += len;
+            encoded.select_rows(&rows)
+        };
+        let normal_val_x = next_block(normal_val.len());
+        let normal_train_x = next_block(normal_train.len());
+        let (known_val_x, known_train_x) = if params.mode.uses_known() {
+            (next_block(known_val.len()), next_block(known_train.len()))
+        } else {
+            (Matrix::zeros(0, n_features), Matrix::zeros(0, n_features))
+        };
         let synthetic_count = |normals: usize| {
             if params.mode.uses_synthetic() {
                 (params.synthetic_ratio * normals as f64).round() as usize
@@ -216,25 +231,17 @@ impl Detector {
                 0
             }
         };
-        let known_or_none = |rows: &[usize]| -> Result<Matrix> {
-            if params.mode.uses_known() {
-                preprocessor.transform_rows(table, rows)
-            } else {
-                Ok(Matrix::zeros(0, n_features))
-            }
-        };
         let synthetic_train = generator.generate(synthetic_count(normal_train.len()), &mut rng);
         let synthetic_val = generator.generate(synthetic_count(normal_val.len()), &mut rng);
-        let normal_val_x = preprocessor.transform_rows(table, normal_val)?;
         let train = LabeledSet::balanced(
-            &preprocessor.transform_rows(table, normal_train)?,
-            &known_or_none(known_train)?,
+            &normal_train_x,
+            &known_train_x,
             &synthetic_train,
             params.known_weight,
         );
         let validation = LabeledSet::balanced(
             &normal_val_x,
-            &known_or_none(known_val)?,
+            &known_val_x,
             &synthetic_val,
             params.known_weight,
         );
@@ -299,13 +306,20 @@ pub fn fit_generator(
     rows: &[usize],
     margin: f64,
 ) -> Result<(Preprocessor, UniformBox)> {
-    let preprocessor = Preprocessor::fit(table, rows)?;
-    let generator = UniformBox::fit(
-        &preprocessor.transform_rows(table, rows)?,
-        &preprocessor.layout(),
-        margin as f32,
-    );
+    let (preprocessor, _, generator) = fit_encoded(table, rows, margin)?;
     Ok((preprocessor, generator))
+}
+
+/// [`fit_generator`], also returning the encoded rows.
+fn fit_encoded(
+    table: &Table,
+    rows: &[usize],
+    margin: f64,
+) -> Result<(Preprocessor, Matrix, UniformBox)> {
+    let preprocessor = Preprocessor::fit(table, rows)?;
+    let encoded = preprocessor.transform_rows(table, rows)?;
+    let generator = UniformBox::fit(&encoded, &preprocessor.layout(), margin as f32);
+    Ok((preprocessor, encoded, generator))
 }
 
 impl Detector {
