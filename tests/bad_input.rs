@@ -36,6 +36,18 @@ fn good_csv() -> String {
     s
 }
 
+fn score_args<'a>(model: &'a Path, data: &'a Path, out: &'a Path) -> Vec<&'a str> {
+    vec![
+        "score",
+        "--model",
+        path_str(model),
+        "--data",
+        path_str(data),
+        "--out",
+        path_str(out),
+    ]
+}
+
 fn train_args<'a>(data: &'a str, model: &'a str) -> Vec<&'a str> {
     let mut args = vec![
         "train",
@@ -175,28 +187,12 @@ fn truncated_and_foreign_model_files() {
     let model = dir.path().join("m.synthad");
     run_ok(&train_args(path_str(&data), path_str(&model)));
     let scores = dir.path().join("s.csv");
-    run_ok(&[
-        "score",
-        "--model",
-        path_str(&model),
-        "--data",
-        path_str(&data),
-        "--out",
-        path_str(&scores),
-    ]);
+    run_ok(&score_args(&model, &data, &scores));
 
     let bytes = std::fs::read(&model).unwrap();
     let truncated = dir.path().join("truncated.synthad");
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
-    let err = run_err(&[
-        "score",
-        "--model",
-        path_str(&truncated),
-        "--data",
-        path_str(&data),
-        "--out",
-        path_str(&scores),
-    ]);
+    let err = run_err(&score_args(&truncated, &data, &scores));
     assert!(
         err.contains("truncated.synthad: not a synthad model file"),
         "{err}"
@@ -221,30 +217,14 @@ fn scoring_data_must_match_the_model() {
     let scores = dir.path().join("s.csv");
 
     let without_b = write(dir.path(), "other.csv", "a,c,label\n1,x,ok\n");
-    let err = run_err(&[
-        "score",
-        "--model",
-        path_str(&model),
-        "--data",
-        path_str(&without_b),
-        "--out",
-        path_str(&scores),
-    ]);
+    let err = run_err(&score_args(&model, &without_b, &scores));
     assert!(
         err.contains("other.csv") && err.contains("column \"b\""),
         "{err}"
     );
 
     let text_in_a = write(dir.path(), "text.csv", "a,b,c,label\nhello,1,x,ok\n");
-    let err = run_err(&[
-        "score",
-        "--model",
-        path_str(&model),
-        "--data",
-        path_str(&text_in_a),
-        "--out",
-        path_str(&scores),
-    ]);
+    let err = run_err(&score_args(&model, &text_in_a, &scores));
     assert!(
         err.contains("text.csv, row 1, column a") && err.contains("\"hello\" is not a number"),
         "{err}"
