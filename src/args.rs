@@ -3,7 +3,9 @@
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use synthad::ingest::{ColumnSpec, HeaderMode, ReadOptions};
-use synthad::train::{Loss, Mode, TrainParams};
+use synthad::train::{
+    DeepSadParams, DetectorKind, DroccParams, Loss, Mode, TrainParams, TreeParams,
+};
 
 /// How to read a data file and which columns to use.
 #[derive(Args, Debug, Clone)]
@@ -90,9 +92,27 @@ pub enum LossArg {
     Logistic,
 }
 
-/// Hyperparameters; the defaults are the library's.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum DetectorArg {
+    /// The paper's ReLU network (hinge loss).
+    Classifier,
+    /// DeepSAD: a hypersphere in a learned representation.
+    Deepsad,
+    /// ABC: an autoencoder whose reconstruction error separates.
+    Abc,
+    /// DROCC: a classifier with adversarially searched negatives.
+    Drocc,
+    /// Gradient-boosted trees.
+    Gbt,
+    /// Isolation Forest on the normal rows (ignores --mode).
+    Iforest,
+}
+
+/// Hyperparameters; the defaults are the library's, per detector where marked.
 #[derive(Args, Debug, Clone)]
 pub struct ParamArgs {
+    #[arg(long, value_enum, default_value_t = DetectorArg::Classifier)]
+    pub detector: DetectorArg,
     /// synthetic: normals vs known + synthetic anomalies; vanilla: known only;
     /// unsupervised: synthetic only.
     #[arg(long, value_enum, default_value_t = ModeArg::Synthetic)]
@@ -100,21 +120,24 @@ pub struct ParamArgs {
     /// Seed of every random choice (splits, synthetic samples, weights, batch order).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Hidden layer widths, comma separated.
-    #[arg(long, value_delimiter = ',', default_value = "500,500")]
-    pub hidden: Vec<usize>,
+    /// Hidden layer widths, comma separated [per detector: classifier 500,500; deepsad
+    /// 100,50; abc 128,32,128; drocc 128].
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
     #[arg(long, value_enum, default_value_t = LossArg::Hinge)]
     pub loss: LossArg,
-    /// AdamW learning rate.
-    #[arg(long, default_value_t = TrainParams::default().learning_rate)]
-    pub lr: f64,
-    /// AdamW weight decay.
-    #[arg(long, default_value_t = TrainParams::default().weight_decay)]
-    pub weight_decay: f64,
-    #[arg(long, default_value_t = TrainParams::default().batch_size)]
-    pub batch_size: usize,
-    #[arg(long, default_value_t = TrainParams::default().max_epochs)]
-    pub max_epochs: usize,
+    /// Learning rate: AdamW's, or the boosting shrinkage [per detector: 0.001; gbt 0.1].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// AdamW weight decay [per detector: classifier 0.01; others 1e-5].
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// [per detector: classifier 1024; deepsad 64; abc, drocc 256]
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// [per detector: 100; deepsad, drocc 50]
+    #[arg(long)]
+    pub max_epochs: Option<usize>,
     /// Early-stopping patience in epochs (but at least --min-patience-steps optimizer steps).
     #[arg(long, default_value_t = TrainParams::default().patience)]
     pub patience: usize,
@@ -136,6 +159,34 @@ pub struct ParamArgs {
     /// False-positive rate on validation normals at which `predict` flags anomalies.
     #[arg(long, default_value_t = TrainParams::default().target_fpr)]
     pub target_fpr: f64,
+    /// DeepSAD: weight η of the labeled-anomaly term.
+    #[arg(long, default_value_t = TrainParams::default().deepsad.eta)]
+    pub eta: f64,
+    /// DeepSAD: width of the representation.
+    #[arg(long, default_value_t = TrainParams::default().deepsad.representation)]
+    pub representation: usize,
+    /// DROCC: inner radius of the shell where negatives are searched [default: the median
+    /// distance of a training normal to its nearest other normal].
+    #[arg(long)]
+    pub drocc_radius: Option<f64>,
+    /// DROCC: the shell's outer radius as a multiple of the inner.
+    #[arg(long, default_value_t = TrainParams::default().drocc.gamma)]
+    pub drocc_gamma: f64,
+    /// DROCC: weight of the adversarial term.
+    #[arg(long, default_value_t = TrainParams::default().drocc.lambda)]
+    pub drocc_lambda: f64,
+    /// DROCC: gradient-ascent steps of the search for negatives.
+    #[arg(long, default_value_t = TrainParams::default().drocc.ascent_steps)]
+    pub ascent_steps: usize,
+    /// gbt: boosting rounds; iforest: trees.
+    #[arg(long, default_value_t = TrainParams::default().trees.trees)]
+    pub trees: usize,
+    /// gbt: leaves per tree.
+    #[arg(long, default_value_t = TrainParams::default().trees.max_leaves)]
+    pub max_leaves: usize,
+    /// iforest: rows per tree.
+    #[arg(long, default_value_t = TrainParams::default().trees.sample_size)]
+    pub sample_size: usize,
 }
 
 /// `--known-weight`: a share in [0, 1] or "auto".
@@ -156,21 +207,31 @@ impl std::str::FromStr for KnownWeight {
 
 impl ParamArgs {
     pub fn params(&self) -> Result<TrainParams> {
+        let detector = match self.detector {
+            DetectorArg::Classifier => DetectorKind::Classifier,
+            DetectorArg::Deepsad => DetectorKind::DeepSad,
+            DetectorArg::Abc => DetectorKind::Abc,
+            DetectorArg::Drocc => DetectorKind::Drocc,
+            DetectorArg::Gbt => DetectorKind::Gbt,
+            DetectorArg::Iforest => DetectorKind::IForest,
+        };
+        let defaults = TrainParams::for_detector(detector);
         Ok(TrainParams {
+            detector,
             mode: match self.mode {
                 ModeArg::Synthetic => Mode::Synthetic,
                 ModeArg::Vanilla => Mode::Vanilla,
                 ModeArg::Unsupervised => Mode::Unsupervised,
             },
-            hidden: self.hidden.clone(),
+            hidden: self.hidden.clone().unwrap_or(defaults.hidden),
             loss: match self.loss {
                 LossArg::Hinge => Loss::Hinge,
                 LossArg::Logistic => Loss::Logistic,
             },
-            learning_rate: self.lr,
-            weight_decay: self.weight_decay,
-            batch_size: self.batch_size,
-            max_epochs: self.max_epochs,
+            learning_rate: self.lr.unwrap_or(defaults.learning_rate),
+            weight_decay: self.weight_decay.unwrap_or(defaults.weight_decay),
+            batch_size: self.batch_size.unwrap_or(defaults.batch_size),
+            max_epochs: self.max_epochs.unwrap_or(defaults.max_epochs),
             patience: self.patience,
             min_patience_steps: self.min_patience_steps,
             validation_fraction: self.validation_fraction,
@@ -179,6 +240,23 @@ impl ParamArgs {
             margin: self.margin,
             target_fpr: self.target_fpr,
             seed: self.seed,
+            deepsad: DeepSadParams {
+                eta: self.eta,
+                representation: self.representation,
+            },
+            drocc: DroccParams {
+                radius: self.drocc_radius,
+                gamma: self.drocc_gamma,
+                lambda: self.drocc_lambda,
+                ascent_steps: self.ascent_steps,
+                ..defaults.drocc
+            },
+            trees: TreeParams {
+                trees: self.trees,
+                max_leaves: self.max_leaves,
+                sample_size: self.sample_size,
+                ..defaults.trees
+            },
         }
         .check()?)
     }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use synthad::bench::{self, BenchMethod, MlpMethod, Stat, SummaryRow};
+use synthad::bench::{self, BenchMethod, DetectorMethod, Stat, SummaryRow};
 use synthad::train::{Mode, TrainParams};
 
 use crate::plot;
@@ -18,7 +18,8 @@ use crate::plot;
 pub struct BenchArgs {
     /// Scenarios to run (default and `all`: every scenario whose data is present).
     pub scenarios: Vec<String>,
-    /// Methods, comma separated.
+    /// Methods, comma separated, or "all": vanilla, synthetic, unsupervised (the paper's
+    /// classifier); deepsad, abc, drocc, gbt, each also as NAME+synthetic; iforest.
     #[arg(
         long,
         value_delimiter = ',',
@@ -83,7 +84,7 @@ fn sweep_methods(spec: &str) -> Result<Sweep> {
         };
         bench::set_param(&mut params, name, value)?;
         let params = params.check()?;
-        methods.push(Box::new(MlpMethod {
+        methods.push(Box::new(DetectorMethod {
             name: format!("synthetic[{name}={value}]"),
             params,
         }));
@@ -143,6 +144,7 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
             } = sweep_methods(spec)?;
             (Some((name, values)), methods)
         }
+        None if args.methods.iter().any(|m| m == "all") => (None, bench::registry()),
         None => (
             None,
             args.methods

@@ -88,8 +88,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
 
 fn print_report(detector: &Detector, data: &std::path::Path, report: &Report) {
     println!(
-        "model: {} mode, known kinds: [{}]; data: {}; threshold {:.4}",
-        detector.params.mode.name(),
+        "model: {}, known kinds: [{}]; data: {}; threshold {:.4}",
+        detector.params.describe(),
         detector.known_kinds.join(", "),
         data.display(),
         detector.threshold

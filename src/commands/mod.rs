@@ -12,12 +12,17 @@ use synthad::FitReport;
 /// Prints what a fit did, and warns loudly when the network collapsed.
 pub fn print_fit_summary(name: &str, report: &FitReport) {
     let t = &report.train;
+    let rows = format!(
+        "{name}: {} normal + {} known + {} synthetic training rows, {} features",
+        report.normal_rows, report.known_rows, report.synthetic_rows, report.features,
+    );
+    if t.history.is_empty() {
+        // Trees: fitted in one pass, no epochs.
+        eprintln!("{rows}; {} trees, {:.1} s", t.epochs, t.seconds);
+        return;
+    }
     eprintln!(
-        "{name}: {} normal + {} known + {} synthetic training rows, {} features; {} epochs ({} steps), best epoch {} (validation loss {:.4}); {:.0} samples/s, {:.1} s",
-        report.normal_rows,
-        report.known_rows,
-        report.synthetic_rows,
-        report.features,
+        "{rows}; {} epochs ({} steps), best epoch {} (validation loss {:.4}); {:.0} samples/s, {:.1} s",
         t.epochs,
         t.steps,
         t.best_epoch,

@@ -51,11 +51,16 @@ pub fn run(args: TrainArgs, quiet: bool) -> Result<()> {
         },
         known_fraction: args.known_fraction,
     };
-    let progress = EpochProgress::new(params.mode.name(), params.max_epochs, quiet);
+    // Only the neural detectors report epochs.
+    let progress = EpochProgress::new(
+        &params.describe(),
+        params.max_epochs,
+        quiet || !params.detector.is_neural(),
+    );
     let fitted = Detector::fit_file(&args.data, &data, params, &mut |s| progress.update(s));
     progress.finish();
     let (detector, report) = fitted?;
-    super::print_fit_summary(detector.params.mode.name(), &report);
+    super::print_fit_summary(&detector.params.describe(), &report);
     detector
         .save(&args.model)
         .with_context(|| format!("saving the model to {}", args.model.display()))?;

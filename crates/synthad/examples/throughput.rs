@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 
 use rand_chacha::ChaCha8Rng;
 use synthad::prepare::Matrix;
-use synthad::train::{train_mlp, LabeledSet, TrainParams};
+use synthad::train::{fit_model, LabeledSet, TrainParams};
 
 /// FLOP/s of a large single-precision product with the `gemm` kernels synthad's layers use.
 fn peak_sgemm(threads: usize) -> f64 {
@@ -82,12 +82,12 @@ fn main() {
         min_patience_steps: usize::MAX,
         ..Default::default()
     };
-    let (mlp, report) =
-        train_mlp(&train, &validation, &params, &mut rng, &mut |_| {}).expect("training");
+    let (model, report) =
+        fit_model(&train, &validation, &params, &mut rng, &mut |_| {}).expect("training");
     let mut scoring = 0.0f64;
     for _ in 0..3 {
         let started = std::time::Instant::now();
-        let scores = mlp.scores(&x).expect("scoring");
+        let scores = model.scores(&x).expect("scoring");
         assert_eq!(scores.len(), rows);
         scoring = scoring.max(rows as f64 / started.elapsed().as_secs_f64());
     }

@@ -2,6 +2,7 @@
 //! anomalous) and `predict` at a fitted threshold — the whole pipeline behind one type.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -14,7 +15,9 @@ use crate::ingest::{ColumnKind, ColumnSpec, RawTable, ReadOptions, Table};
 use crate::prepare::{Matrix, Preprocessor};
 use crate::score::{fit_threshold, predict};
 use crate::synthesize::{AnomalyGenerator, UniformBox};
-use crate::train::{train_mlp, EpochStats, LabeledSet, Mlp, Mode, TrainParams, TrainReport};
+use crate::train::{
+    fit_model, DetectorKind, EpochStats, LabeledSet, Model, TrainParams, TrainReport,
+};
 
 /// How to read data for a fitted model: the columns it uses, where they are, their kinds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,12 +125,12 @@ pub struct FitReport {
     pub features: usize,
 }
 
-/// A fitted anomaly detector: preprocessor, classifier and decision threshold.
+/// A fitted anomaly detector: preprocessor, model and decision threshold.
 #[derive(Debug, Clone)]
 pub struct Detector {
     pub schema: Option<InputSchema>,
     pub preprocessor: Preprocessor,
-    pub mlp: Mlp,
+    pub model: Arc<dyn Model>,
     pub threshold: f32,
     pub params: TrainParams,
     /// Labels of the training file: which value was normal and which kinds were known.
@@ -179,7 +182,7 @@ impl Detector {
         on_epoch: &mut dyn FnMut(&EpochStats),
     ) -> Result<(Detector, FitReport)> {
         let params = params.check()?;
-        if params.mode == Mode::Vanilla && split.known.is_empty() {
+        if params.uses_known() && !params.uses_synthetic() && split.known.is_empty() {
             return Err(Error::InvalidParams(
                 "vanilla mode trains on known anomalies only, and there are none; give --known labels or use --mode synthetic/unsupervised".into(),
             ));
@@ -199,13 +202,9 @@ impl Detector {
         let (normal_val, normal_train) = hold_out(&normal, params.validation_fraction);
         let (known_val, known_train) = hold_out(&known, params.validation_fraction);
 
-        // Unsupervised mode drops the known anomalies entirely: they shape neither the scaling
-        // nor the synthetic box.
-        let used_known: &[usize] = if params.mode.uses_known() {
-            &known
-        } else {
-            &[]
-        };
+        // Unsupervised mode (and the Isolation Forest) drops the known anomalies entirely: they
+        // shape neither the scaling nor the synthetic box.
+        let used_known: &[usize] = if params.uses_known() { &known } else { &[] };
         // Encoded once, in the order [normal val | normal train | known val | known train]
         // (hold_out puts the held-out rows first); the sets below are row ranges of it.
         let training_rows: Vec<usize> = normal.iter().chain(used_known).copied().collect();
@@ -219,13 +218,13 @@ impl Detector {
         };
         let normal_val_x = next_block(normal_val.len());
         let normal_train_x = next_block(normal_train.len());
-        let (known_val_x, known_train_x) = if params.mode.uses_known() {
+        let (known_val_x, known_train_x) = if params.uses_known() {
             (next_block(known_val.len()), next_block(known_train.len()))
         } else {
             (Matrix::zeros(0, n_features), Matrix::zeros(0, n_features))
         };
         let synthetic_count = |normals: usize| {
-            if params.mode.uses_synthetic() {
+            if params.uses_synthetic() {
                 (params.synthetic_ratio * normals as f64).round() as usize
             } else {
                 0
@@ -233,31 +232,30 @@ impl Detector {
         };
         let synthetic_train = generator.generate(synthetic_count(normal_train.len()), &mut rng);
         let synthetic_val = generator.generate(synthetic_count(normal_val.len()), &mut rng);
-        let train = LabeledSet::balanced(
-            &normal_train_x,
-            &known_train_x,
-            &synthetic_train,
-            params.known_weight,
-        );
-        let validation = LabeledSet::balanced(
-            &normal_val_x,
-            &known_val_x,
-            &synthetic_val,
-            params.known_weight,
-        );
-        let (mlp, train_report) = train_mlp(&train, &validation, &params, &mut rng, on_epoch)?;
-        let threshold = fit_threshold(&mlp.scores(&normal_val_x)?, params.target_fpr);
+        // The paper's classifier balances normals against anomalies; the other detectors
+        // minimise their papers' plain means over rows.
+        let labeled = |normal: &Matrix, known: &Matrix, synthetic: &Matrix| {
+            if params.detector == DetectorKind::Classifier {
+                LabeledSet::balanced(normal, known, synthetic, params.known_weight)
+            } else {
+                LabeledSet::unweighted(normal, known, synthetic)
+            }
+        };
+        let train = labeled(&normal_train_x, &known_train_x, &synthetic_train);
+        let validation = labeled(&normal_val_x, &known_val_x, &synthetic_val);
+        let (model, train_report) = fit_model(&train, &validation, &params, &mut rng, on_epoch)?;
+        let threshold = fit_threshold(&model.scores(&normal_val_x)?, params.target_fpr);
 
         let mut known_kinds: Vec<String> = split.known.iter().map(|(_, k)| k.clone()).collect();
         known_kinds.sort();
         known_kinds.dedup();
-        if !params.mode.uses_known() {
+        if !params.uses_known() {
             known_kinds.clear();
         }
         let report = FitReport {
             train: train_report,
             normal_rows: normal_train.len(),
-            known_rows: if params.mode.uses_known() {
+            known_rows: if params.uses_known() {
                 known_train.len()
             } else {
                 0
@@ -269,7 +267,7 @@ impl Detector {
         let detector = Detector {
             schema: None,
             preprocessor,
-            mlp,
+            model,
             threshold,
             params,
             labels: None,
@@ -282,7 +280,7 @@ impl Detector {
     /// Anomaly scores of typed rows (higher = more anomalous).
     pub fn decision_function(&self, table: &Table) -> Result<Vec<f32>> {
         let x = self.preprocessor.transform(table)?;
-        self.mlp.scores(&x)
+        self.model.scores(&x)
     }
 
     /// Hard decisions at the fitted threshold (true = anomaly).
@@ -349,6 +347,7 @@ fn hold_out(rows: &[usize], fraction: f64) -> (&[usize], &[usize]) {
 mod tests {
     use super::*;
     use crate::prepare::Encoding;
+    use crate::train::Mode;
 
     fn small() -> TrainParams {
         TrainParams {

@@ -1,5 +1,6 @@
-//! Persist: one model file — safetensors holding the network's weights, with the format
-//! version, configuration, schema and preprocessing as JSON in its metadata.
+//! Persist: one model file — safetensors holding the network's weights (if the detector has
+//! any), with the format version, configuration, schema, preprocessing and the rest of the
+//! model (trees, DeepSAD's center) as JSON in its metadata.
 //!
 //! Files are written to a temporary file beside the target and renamed into place, so a crash
 //! never leaves a partial model behind.
@@ -18,12 +19,13 @@ use crate::error::{Error, Result};
 use crate::ingest::labels::LabelSpec;
 use crate::prepare::Preprocessor;
 use crate::synthesize::UniformBox;
-use crate::train::{Mlp, TrainParams};
+use crate::train::{model_from_parts, DetectorKind, TrainParams};
 
 /// Identifies synthad model files in the safetensors metadata.
 const FORMAT: &str = "synthad-model";
 /// Bumped whenever the layout of [`Header`] or of the tensors changes incompatibly.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2: detectors other than the classifier; the model's own state in `model`.
+pub const FORMAT_VERSION: u32 = 2;
 const METADATA_KEY: &str = "synthad";
 
 #[derive(Serialize, Deserialize)]
@@ -32,7 +34,7 @@ struct Header {
     version: u32,
     /// The synthad release that wrote the file, for messages.
     written_by: String,
-    detector: String,
+    detector: DetectorKind,
     params: TrainParams,
     schema: Option<InputSchema>,
     preprocessor: Preprocessor,
@@ -40,17 +42,19 @@ struct Header {
     threshold: f32,
     labels: Option<LabelSpec>,
     known_kinds: Vec<String>,
-    hidden: Vec<usize>,
+    /// The model's state besides its tensors.
+    model: serde_json::Value,
 }
 
 impl Detector {
     /// Writes the detector to `path` atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
+        let parts = self.model.parts()?;
         let header = Header {
             format: FORMAT.into(),
             version: FORMAT_VERSION,
             written_by: env!("CARGO_PKG_VERSION").into(),
-            detector: "mlp".into(),
+            detector: self.model.kind(),
             params: self.params.clone(),
             schema: self.schema.clone(),
             preprocessor: self.preprocessor.clone(),
@@ -58,17 +62,16 @@ impl Detector {
             threshold: self.threshold,
             labels: self.labels.clone(),
             known_kinds: self.known_kinds.clone(),
-            hidden: self.mlp.hidden(),
+            model: parts.state,
         };
         let json = serde_json::to_string(&header).expect("the model header serializes");
         let metadata = HashMap::from([(METADATA_KEY.to_string(), json)]);
-        let bytes =
-            safetensors::serialize(self.mlp.named_tensors(), Some(metadata)).map_err(|e| {
-                Error::BadModelFile {
-                    path: path.into(),
-                    message: format!("cannot serialize the weights: {e}"),
-                }
-            })?;
+        let bytes = safetensors::serialize(parts.tensors, Some(metadata)).map_err(|e| {
+            Error::BadModelFile {
+                path: path.into(),
+                message: format!("cannot serialize the weights: {e}"),
+            }
+        })?;
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
@@ -119,46 +122,43 @@ impl Detector {
                 "metadata does not match format version {FORMAT_VERSION}: {e}"
             ))
         })?;
-        if header.detector != "mlp" {
-            return Err(bad(format!("unknown detector {:?}", header.detector)));
-        }
-
         let tensors =
             SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("corrupt tensors: {e}")))?;
-        let mut widths = vec![header.preprocessor.n_features()];
-        widths.extend(&header.hidden);
-        widths.push(1);
-        let mut layers = Vec::new();
-        for (i, w) in widths.windows(2).enumerate() {
-            let load = |name: String, shape: &[usize]| {
-                let view = tensors
-                    .tensor(&name)
-                    .map_err(|e| bad(format!("tensor {name}: {e}")))?;
-                let tensor = view.load(&Device::Cpu)?;
-                if tensor.dims() != shape {
-                    return Err(bad(format!(
-                        "tensor {name} has shape {:?}, expected {shape:?}",
-                        tensor.dims()
-                    )));
-                }
-                Ok(tensor)
-            };
-            layers.push((
-                load(format!("layers.{i}.weight"), &[w[1], w[0]])?,
-                load(format!("layers.{i}.bias"), &[w[1]])?,
-            ));
-        }
-        if tensors.len() != 2 * layers.len() {
+        let used = std::cell::Cell::new(0usize);
+        let tensor = |name: &str, shape: &[usize]| {
+            let view = tensors
+                .tensor(name)
+                .map_err(|e| bad(format!("tensor {name}: {e}")))?;
+            let tensor = view.load(&Device::Cpu)?;
+            if tensor.dims() != shape {
+                return Err(bad(format!(
+                    "tensor {name} has shape {:?}, expected {shape:?}",
+                    tensor.dims()
+                )));
+            }
+            used.set(used.get() + 1);
+            Ok(tensor)
+        };
+        let model = model_from_parts(header.detector, header.model, &tensor)
+            .map_err(|e| bad(format!("the {} model: {e}", header.detector.name())))?;
+        if tensors.len() != used.get() {
             return Err(bad(format!(
-                "{} tensors, expected {}",
+                "{} tensors, of which the model uses {}",
                 tensors.len(),
-                2 * layers.len()
+                used.get()
+            )));
+        }
+        let inputs = header.preprocessor.n_features();
+        if model.inputs() != inputs {
+            return Err(bad(format!(
+                "the model takes {} features but the preprocessor makes {inputs}",
+                model.inputs()
             )));
         }
         Ok(Detector {
             schema: header.schema,
             preprocessor: header.preprocessor,
-            mlp: Mlp::from_tensors(layers)?,
+            model,
             threshold: header.threshold,
             params: header.params,
             labels: header.labels,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::detector::Detector;
 use crate::error::{Error, Result};
 use crate::evaluate::{evaluate, metrics, Report};
-use crate::train::{Mode, TrainParams};
+use crate::train::{DetectorKind, Mode, TrainParams};
 
 pub use scenarios::{available, load, ScenarioData};
 
@@ -21,13 +21,13 @@ pub trait BenchMethod: Send + Sync {
     fn fit_score(&self, data: &ScenarioData, seed: u64) -> Result<Vec<f32>>;
 }
 
-/// The classifier of the paper in one of its modes, with given hyperparameters.
-pub struct MlpMethod {
+/// A detector in one of its modes, with given hyperparameters.
+pub struct DetectorMethod {
     pub name: String,
     pub params: TrainParams,
 }
 
-impl BenchMethod for MlpMethod {
+impl BenchMethod for DetectorMethod {
     fn name(&self) -> &str {
         &self.name
     }
@@ -42,20 +42,40 @@ impl BenchMethod for MlpMethod {
     }
 }
 
-/// The methods the bench knows by name.
+/// The methods the bench knows by name: the paper's classifier as `vanilla`, `synthetic` and
+/// `unsupervised`; every other classification-based detector as `NAME` (normals vs known
+/// anomalies) and `NAME+synthetic` (vs known + synthetic ones); `iforest` on the normals.
 pub fn registry() -> Vec<Box<dyn BenchMethod>> {
-    Mode::ALL
+    let method = |name: String, detector: DetectorKind, mode: Mode| {
+        Box::new(DetectorMethod {
+            name,
+            params: TrainParams {
+                mode,
+                ..TrainParams::for_detector(detector)
+            },
+        }) as Box<dyn BenchMethod>
+    };
+    let mut methods: Vec<Box<dyn BenchMethod>> = Mode::ALL
         .into_iter()
-        .map(|mode| {
-            Box::new(MlpMethod {
-                name: mode.name().to_string(),
-                params: TrainParams {
-                    mode,
-                    ..Default::default()
-                },
-            }) as Box<dyn BenchMethod>
-        })
-        .collect()
+        .map(|mode| method(mode.name().to_string(), DetectorKind::Classifier, mode))
+        .collect();
+    for detector in DetectorKind::ALL {
+        match detector {
+            DetectorKind::Classifier => {}
+            DetectorKind::IForest => {
+                methods.push(method(detector.name().into(), detector, Mode::Unsupervised))
+            }
+            _ => {
+                methods.push(method(detector.name().into(), detector, Mode::Vanilla));
+                methods.push(method(
+                    format!("{}+synthetic", detector.name()),
+                    detector,
+                    Mode::Synthetic,
+                ));
+            }
+        }
+    }
+    methods
 }
 
 pub fn method(name: &str) -> Result<Box<dyn BenchMethod>> {

@@ -1,25 +1,104 @@
-//! Train: the binary classifier that separates normals from anomalies (known and synthetic).
+//! Train: the detectors, each fitted to separate normals from anomalies (known and
+//! synthetic), behind one [`Model`] trait.
 //!
-//! AdamW on a weighted hinge (or logistic) loss, minibatches, early stopping on a validation
-//! loss with the best weights restored.
+//! The neural detectors (the paper's classifier, DeepSAD, ABC, DROCC) share one loop: AdamW on
+//! a weighted per-row objective, minibatches in parallel shards, early stopping on a validation
+//! loss with the best weights restored. Boosted trees and the Isolation Forest fit in one call.
 
+mod boosting;
+mod forest;
 mod linear;
-mod mlp;
+mod network;
+mod objective;
 mod params;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::prepare::Matrix;
 
-pub use mlp::Mlp;
-pub use params::{Loss, Mode, TrainParams};
+pub use boosting::BoostedTrees;
+pub use forest::IsolationForest;
+pub use network::Network;
+pub use objective::Objective;
+pub use params::{DeepSadParams, DetectorKind, DroccParams, Loss, Mode, TrainParams, TreeParams};
+
+/// A fitted detector's model: encoded rows in, anomaly scores out (higher = more anomalous).
+pub trait Model: std::fmt::Debug + Send + Sync {
+    fn kind(&self) -> DetectorKind;
+    /// The number of features (encoded columns) it takes.
+    fn inputs(&self) -> usize;
+    fn scores(&self, x: &Matrix) -> Result<Vec<f32>>;
+    /// What the model file stores: tensors, and the rest as JSON.
+    fn parts(&self) -> Result<ModelParts>;
+}
+
+/// A model as stored: named tensors and JSON state.
+pub struct ModelParts {
+    pub tensors: Vec<(String, Tensor)>,
+    pub state: serde_json::Value,
+}
+
+/// Fetches a stored tensor by name, checking its shape.
+pub type TensorSource<'a> = dyn Fn(&str, &[usize]) -> Result<Tensor> + 'a;
+
+/// Rebuilds a model from what [`Model::parts`] stored.
+pub fn model_from_parts(
+    kind: DetectorKind,
+    state: serde_json::Value,
+    tensor: &TensorSource,
+) -> Result<Arc<dyn Model>> {
+    Ok(match kind {
+        DetectorKind::Gbt => Arc::new(BoostedTrees::from_state(state)?),
+        DetectorKind::IForest => Arc::new(IsolationForest::from_state(state)?),
+        _ => Arc::new(NeuralModel::from_parts(kind, state, tensor)?),
+    })
+}
+
+/// Fits the model `params.detector` on `train`, validating on `validation`.
+pub fn fit_model(
+    train: &LabeledSet,
+    validation: &LabeledSet,
+    params: &TrainParams,
+    rng: &mut ChaCha8Rng,
+    on_epoch: &mut dyn FnMut(&EpochStats),
+) -> Result<(Arc<dyn Model>, TrainReport)> {
+    if train.is_empty() || validation.is_empty() {
+        return Err(Error::Training(
+            "the training or validation set is empty".into(),
+        ));
+    }
+    let started = Instant::now();
+    Ok(match params.detector {
+        DetectorKind::Gbt => {
+            let (model, rounds) = BoostedTrees::fit(train, validation, params)?;
+            (
+                Arc::new(model),
+                TrainReport::single_pass(rounds, train.len(), started),
+            )
+        }
+        DetectorKind::IForest => {
+            let normals = train.normals();
+            let model = IsolationForest::fit(&normals, &params.trees, rng);
+            (
+                Arc::new(model),
+                TrainReport::single_pass(params.trees.trees, normals.rows, started),
+            )
+        }
+        _ => {
+            let (model, report) = NeuralModel::fit(train, validation, params, rng, on_epoch)?;
+            (Arc::new(model), report)
+        }
+    })
+}
 
 /// Rows with targets (+1 anomaly, −1 normal) and per-row loss weights.
 #[derive(Debug, Clone)]
@@ -68,6 +147,27 @@ impl LabeledSet {
         LabeledSet { x, target, weight }
     }
 
+    /// Normals against anomalies, every row weighing 1: the plain means of DeepSAD's, ABC's
+    /// and DROCC's objectives and of the boosted trees' log-loss.
+    pub fn unweighted(normal: &Matrix, known: &Matrix, synthetic: &Matrix) -> LabeledSet {
+        let mut set = LabeledSet::balanced(normal, known, synthetic, None);
+        set.weight.fill(1.0);
+        set
+    }
+
+    /// The normal rows' indices.
+    pub fn normal_rows(&self) -> Vec<u32> {
+        (0..self.len() as u32)
+            .filter(|&r| self.target[r as usize] < 0.0)
+            .collect()
+    }
+
+    /// The normal rows.
+    pub fn normals(&self) -> Matrix {
+        let rows: Vec<usize> = self.normal_rows().into_iter().map(|r| r as usize).collect();
+        self.x.select_rows(&rows)
+    }
+
     pub fn len(&self) -> usize {
         self.x.rows
     }
@@ -101,34 +201,221 @@ pub struct TrainReport {
     pub collapsed: bool,
 }
 
-/// Per-row loss of output `f` for target `y` (±1).
-fn row_loss(loss: Loss, f: f64, y: f64) -> f64 {
-    let margin = y * f;
-    match loss {
-        Loss::Hinge => (1.0 - margin).max(0.0),
-        Loss::Logistic => (-margin).max(0.0) + (-margin.abs()).exp().ln_1p(),
+impl TrainReport {
+    /// The report of a model fitted in one pass (trees): `rounds` trees or boosting rounds.
+    fn single_pass(rounds: usize, rows: usize, started: Instant) -> TrainReport {
+        let seconds = started.elapsed().as_secs_f64();
+        TrainReport {
+            epochs: rounds,
+            steps: 0,
+            best_epoch: rounds,
+            best_validation_loss: f64::NAN,
+            history: Vec::new(),
+            samples_per_second: rows as f64 / seconds.max(1e-9),
+            seconds,
+            collapsed: false,
+        }
     }
 }
 
-fn weighted_loss(loss: Loss, scores: &[f32], set: &LabeledSet) -> f64 {
-    let total: f64 = scores
-        .iter()
-        .zip(&set.target)
-        .zip(&set.weight)
-        .map(|((&f, &y), &w)| w as f64 * row_loss(loss, f as f64, y as f64))
-        .sum();
-    total / scores.len().max(1) as f64
+/// A neural detector: a network and the objective that says what its output means.
+#[derive(Debug, Clone)]
+pub struct NeuralModel {
+    kind: DetectorKind,
+    pub network: Network,
+    pub objective: Objective,
 }
 
-/// Σ weight·loss over the rows of a batch (or shard).
-fn batch_loss_sum(loss: Loss, output: &Tensor, target: &Tensor, weight: &Tensor) -> Result<Tensor> {
-    let margin = (output * target)?;
-    let per_row = match loss {
-        Loss::Hinge => (1.0 - margin)?.relu()?,
-        // softplus(−m) = relu(−m) + log(1 + exp(−|m|)), stable for large |m|.
-        Loss::Logistic => (margin.neg()?.relu()? + (margin.abs()?.neg()?.exp()? + 1.0)?.log()?)?,
-    };
-    Ok((per_row * weight)?.sum_all()?)
+#[derive(Serialize, Deserialize)]
+struct NeuralState {
+    widths: Vec<usize>,
+    bias: bool,
+    objective: Objective,
+}
+
+impl Model for NeuralModel {
+    fn kind(&self) -> DetectorKind {
+        self.kind
+    }
+
+    fn inputs(&self) -> usize {
+        self.network.widths()[0]
+    }
+
+    fn scores(&self, x: &Matrix) -> Result<Vec<f32>> {
+        self.network.map_batches(x, |batch| {
+            Ok(self
+                .objective
+                .score(&self.network, batch, false)?
+                .to_vec1::<f32>()?)
+        })
+    }
+
+    fn parts(&self) -> Result<ModelParts> {
+        let state = NeuralState {
+            widths: self.network.widths(),
+            bias: self.network.has_bias(),
+            objective: self.objective.clone(),
+        };
+        Ok(ModelParts {
+            tensors: self.network.named_tensors(),
+            state: serde_json::to_value(state).expect("the network state serializes"),
+        })
+    }
+}
+
+impl NeuralModel {
+    fn from_parts(
+        kind: DetectorKind,
+        state: serde_json::Value,
+        tensor: &TensorSource,
+    ) -> Result<NeuralModel> {
+        let state: NeuralState = serde_json::from_value(state)
+            .map_err(|e| Error::Training(format!("network state: {e}")))?;
+        if state.widths.len() < 2 || state.objective.name() != kind.name() {
+            return Err(Error::Training(format!(
+                "a {} network with widths {:?} does not fit detector {}",
+                state.objective.name(),
+                state.widths,
+                kind.name()
+            )));
+        }
+        let layers = state
+            .widths
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| {
+                Ok((
+                    tensor(&format!("layers.{i}.weight"), &[w[1], w[0]])?,
+                    tensor(&format!("layers.{i}.bias"), &[w[1]])?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(NeuralModel {
+            kind,
+            network: Network::from_tensors(layers, state.bias)?,
+            objective: state.objective,
+        })
+    }
+
+    /// Builds the detector's network and objective, then trains it.
+    fn fit(
+        train: &LabeledSet,
+        validation: &LabeledSet,
+        params: &TrainParams,
+        rng: &mut ChaCha8Rng,
+        on_epoch: &mut dyn FnMut(&EpochStats),
+    ) -> Result<(NeuralModel, TrainReport)> {
+        let inputs = train.x.cols;
+        let mut widths = vec![inputs];
+        widths.extend(&params.hidden);
+        let (output, bias) = match params.detector {
+            // Biases would let DeepSAD map everything onto the center (Ruff et al., §3).
+            DetectorKind::DeepSad => (params.deepsad.representation, false),
+            DetectorKind::Abc => (inputs, true),
+            _ => (1, true),
+        };
+        widths.push(output);
+        let network = Network::new(&widths, bias, rng)?;
+        let objective = match params.detector {
+            DetectorKind::Classifier => Objective::Classifier { loss: params.loss },
+            DetectorKind::DeepSad => Objective::DeepSad {
+                center: hypersphere_center(&network, &train.normals())?,
+                eta: params.deepsad.eta,
+            },
+            DetectorKind::Abc => Objective::Abc,
+            DetectorKind::Drocc => {
+                let d = &params.drocc;
+                let radius = match d.radius {
+                    Some(r) => r,
+                    None => nearest_neighbour_radius(&train.normals(), rng),
+                };
+                Objective::Drocc {
+                    radius,
+                    gamma: d.gamma,
+                    lambda: d.lambda,
+                    ascent_steps: d.ascent_steps,
+                    ascent_step_size: d.step_fraction * radius,
+                }
+            }
+            other => unreachable!("{} is not a neural detector", other.name()),
+        };
+        let model = NeuralModel {
+            kind: params.detector,
+            network,
+            objective,
+        };
+        let report = model.train(train, validation, params, rng, on_epoch)?;
+        Ok((model, report))
+    }
+}
+
+/// DeepSAD's center: the mean representation of the training normals under the initial
+/// network, with coordinates near zero moved to ±0.1 (a zero coordinate is trivially matched
+/// by zero weights), as in Ruff et al.'s code.
+fn hypersphere_center(network: &Network, normals: &Matrix) -> Result<Vec<f32>> {
+    const EPS: f32 = 0.1;
+    let width = *network.widths().last().expect("layers");
+    let outputs = network.map_batches(normals, |batch| {
+        Ok(network
+            .forward(batch, false)?
+            .flatten_all()?
+            .to_vec1::<f32>()?)
+    })?;
+    let mut center = vec![0.0f64; width];
+    for row in outputs.chunks_exact(width) {
+        for (c, &v) in center.iter_mut().zip(row) {
+            *c += v as f64;
+        }
+    }
+    Ok(center
+        .into_iter()
+        .map(|c| {
+            let c = (c / normals.rows.max(1) as f64) as f32;
+            if c.abs() < EPS {
+                if c < 0.0 {
+                    -EPS
+                } else {
+                    EPS
+                }
+            } else {
+                c
+            }
+        })
+        .collect())
+}
+
+/// The median distance from a normal row to its nearest other normal row, over a sample of up
+/// to 1,000 rows: the scale at which "near the normal data" begins, for DROCC's radius.
+fn nearest_neighbour_radius(normals: &Matrix, rng: &mut ChaCha8Rng) -> f64 {
+    const SAMPLE: usize = 1000;
+    let mut rows: Vec<usize> = (0..normals.rows).collect();
+    rows.shuffle(rng);
+    rows.truncate(SAMPLE);
+    let mut nearest: Vec<f64> = rows
+        .iter()
+        .map(|&a| {
+            rows.iter()
+                .filter(|&&b| b != a)
+                .map(|&b| {
+                    normals
+                        .row(a)
+                        .iter()
+                        .zip(normals.row(b))
+                        .map(|(x, y)| ((x - y) as f64).powi(2))
+                        .sum::<f64>()
+                })
+                .fold(f64::INFINITY, f64::min)
+                .sqrt()
+        })
+        .filter(|d| d.is_finite())
+        .collect();
+    nearest.sort_by(f64::total_cmp);
+    // Duplicated rows give zero distances; a zero radius would make every negative a normal.
+    match nearest.get(nearest.len() / 2) {
+        Some(&d) if d > 0.0 => d,
+        _ => 1e-3,
+    }
 }
 
 /// Rows per shard of a minibatch. Shards run in parallel, each with single-threaded matrix
@@ -137,143 +424,186 @@ fn batch_loss_sum(loss: Loss, output: &Tensor, target: &Tensor, weight: &Tensor)
 /// result does not depend on the number of threads.
 const SHARD_ROWS: usize = 512;
 
-/// One optimizer step on the rows `chunk` of (x, y, w); returns the batch's mean loss.
-fn sharded_step(
-    mlp: &Mlp,
-    optimizer: &mut AdamW,
-    chunk: &[u32],
-    (x, y, w): (&Tensor, &Tensor, &Tensor),
-    loss: Loss,
-) -> Result<f64> {
-    use rayon::prelude::*;
-    let scale = 1.0 / chunk.len() as f64;
-    let shards: Vec<Result<(candle_core::backprop::GradStore, f64)>> = chunk
-        .par_chunks(SHARD_ROWS)
-        .map(|rows| {
-            let index = Tensor::from_slice(rows, rows.len(), &Device::Cpu)?;
-            let output = mlp.forward(&x.index_select(&index, 0)?)?;
-            let (yb, wb) = (y.index_select(&index, 0)?, w.index_select(&index, 0)?);
-            // The shard's share of the batch mean: its sum over the batch size.
-            let shard_loss = (batch_loss_sum(loss, &output, &yb, &wb)? * scale)?;
-            let value = shard_loss.to_scalar::<f32>()? as f64;
-            Ok((shard_loss.backward()?, value))
-        })
-        .collect();
-    let mut shards = shards.into_iter();
-    let (mut grads, mut total) = shards.next().expect("a batch has rows")?;
-    for shard in shards {
-        let (other, value) = shard?;
-        total += value;
-        for var in mlp.vars() {
-            if let (Some(a), Some(b)) = (grads.get(&var), other.get(&var)) {
-                let sum = (a + b)?;
-                grads.insert(&var, sum);
-            }
-        }
-    }
-    optimizer.step(&grads)?;
-    Ok(total)
-}
-
 /// Spread below which validation scores count as one constant output.
 const COLLAPSE_SPREAD: f32 = 1e-6;
 
-/// Trains an MLP on `train`, stopping early on `validation`.
-pub fn train_mlp(
-    train: &LabeledSet,
-    validation: &LabeledSet,
-    params: &TrainParams,
-    rng: &mut ChaCha8Rng,
-    on_epoch: &mut dyn FnMut(&EpochStats),
-) -> Result<(Mlp, TrainReport)> {
-    if train.is_empty() || validation.is_empty() {
-        return Err(Error::Training(
-            "the training or validation set is empty".into(),
-        ));
+/// Rows per chunk when computing a loss without gradients.
+const EVAL_CHUNK: usize = 4096;
+
+/// The seed of one step's random draws (DROCC's starting points). Other objectives draw
+/// nothing, and leave the generator's stream as it was.
+fn step_seed(objective: &Objective, rng: &mut ChaCha8Rng) -> u64 {
+    match objective {
+        Objective::Drocc { .. } => rng.random(),
+        _ => 0,
     }
-    let device = Device::Cpu;
-    let mlp = Mlp::new(train.x.cols, &params.hidden, rng)?;
-    let mut optimizer = AdamW::new(
-        mlp.vars(),
-        ParamsAdamW {
-            lr: params.learning_rate,
-            weight_decay: params.weight_decay,
-            ..Default::default()
-        },
-    )?;
-    let x_all = Tensor::from_slice(&train.x.data, (train.x.rows, train.x.cols), &device)?;
-    // Gradients flow to the weights only; the data never needs one.
-    let y_all = Tensor::from_slice(&train.target, train.len(), &device)?;
-    let w_all = Tensor::from_slice(&train.weight, train.len(), &device)?;
+}
 
-    let batch = params.batch_size.min(train.len());
-    let steps_per_epoch = train.len().div_ceil(batch);
-    let patience_steps = (params.patience * steps_per_epoch).max(params.min_patience_steps);
+impl NeuralModel {
+    /// Σ weight·loss / rows over a whole set, without gradients or adversarial terms.
+    fn mean_loss(&self, set: &LabeledSet) -> Result<f64> {
+        let mut total = 0.0;
+        for start in (0..set.len()).step_by(EVAL_CHUNK) {
+            let end = (start + EVAL_CHUNK).min(set.len());
+            let rows: Vec<usize> = (start..end).collect();
+            let x = set.x.select_rows(&rows);
+            let x = Tensor::from_vec(x.data, (x.rows, x.cols), &Device::Cpu)?;
+            let y = Tensor::from_slice(&set.target[start..end], end - start, &Device::Cpu)?;
+            let w = Tensor::from_slice(&set.weight[start..end], end - start, &Device::Cpu)?;
+            let s = self.objective.score(&self.network, &x, false)?;
+            total += (self.objective.row_loss(&s, &y)? * w)?
+                .sum_all()?
+                .to_scalar::<f32>()? as f64;
+        }
+        Ok(total / set.len().max(1) as f64)
+    }
 
-    let started = Instant::now();
-    let mut order: Vec<u32> = (0..train.len() as u32).collect();
-    let mut best = (f64::INFINITY, 0usize, mlp.snapshot()?);
-    let mut steps_at_best = 0usize;
-    let mut history = Vec::new();
-    let mut steps = 0usize;
-    let mut samples = 0usize;
-    for epoch in 1..=params.max_epochs {
-        order.shuffle(rng);
-        let mut epoch_loss = 0.0;
-        for chunk in order.chunks(batch) {
-            let batch_loss = sharded_step(
-                &mlp,
-                &mut optimizer,
-                chunk,
-                (&x_all, &y_all, &w_all),
-                params.loss,
-            )?;
-            epoch_loss += batch_loss * chunk.len() as f64;
-            steps += 1;
-            samples += chunk.len();
+    /// One optimizer step on the rows `chunk` of (x, y, w); returns the batch's mean loss.
+    fn sharded_step(
+        &self,
+        optimizer: &mut AdamW,
+        chunk: &[u32],
+        set: &LabeledSet,
+        (x, y, w): (&Tensor, &Tensor, &Tensor),
+        step_seed: u64,
+    ) -> Result<f64> {
+        use rayon::prelude::*;
+        let scale = 1.0 / chunk.len() as f64;
+        let shards: Vec<Result<(candle_core::backprop::GradStore, f64)>> = chunk
+            .par_chunks(SHARD_ROWS)
+            .enumerate()
+            .map(|(shard, rows)| {
+                let index = Tensor::from_slice(rows, rows.len(), &Device::Cpu)?;
+                let batch = (
+                    &x.index_select(&index, 0)?,
+                    &y.index_select(&index, 0)?,
+                    &w.index_select(&index, 0)?,
+                );
+                // Positions (within the shard) of its normal rows, for DROCC's negatives.
+                let normal: Vec<u32> = (0..rows.len() as u32)
+                    .filter(|&i| set.target[rows[i as usize] as usize] < 0.0)
+                    .collect();
+                // Each shard draws from its own generator, so results do not depend on
+                // which thread ran it.
+                let mut rng = ChaCha8Rng::seed_from_u64(step_seed ^ shard as u64);
+                let sum = self
+                    .objective
+                    .loss_sum(&self.network, batch, &normal, Some(&mut rng))?;
+                // The shard's share of the batch mean: its sum over the batch size.
+                let shard_loss = (sum * scale)?;
+                let value = shard_loss.to_scalar::<f32>()? as f64;
+                Ok((shard_loss.backward()?, value))
+            })
+            .collect();
+        let vars = self.network.vars();
+        let mut shards = shards.into_iter();
+        let (mut grads, mut total) = shards.next().expect("a batch has rows")?;
+        for shard in shards {
+            let (other, value) = shard?;
+            total += value;
+            for var in &vars {
+                if let (Some(a), Some(b)) = (grads.get(var), other.get(var)) {
+                    let sum = (a + b)?;
+                    grads.insert(var, sum);
+                }
+            }
         }
-        let validation_loss = weighted_loss(params.loss, &mlp.scores(&validation.x)?, validation);
-        if !validation_loss.is_finite() {
-            return Err(Error::Training(format!(
-                "the validation loss became {validation_loss} at epoch {epoch}; lower the learning rate"
-            )));
+        optimizer.step(&grads)?;
+        Ok(total)
+    }
+
+    /// Trains the network on `train`, stopping early on `validation`, and restores the
+    /// weights of the best validation loss.
+    fn train(
+        &self,
+        train: &LabeledSet,
+        validation: &LabeledSet,
+        params: &TrainParams,
+        rng: &mut ChaCha8Rng,
+        on_epoch: &mut dyn FnMut(&EpochStats),
+    ) -> Result<TrainReport> {
+        let device = Device::Cpu;
+        let network = &self.network;
+        let mut optimizer = AdamW::new(
+            network.vars(),
+            ParamsAdamW {
+                lr: params.learning_rate,
+                weight_decay: params.weight_decay,
+                ..Default::default()
+            },
+        )?;
+        let x_all = Tensor::from_slice(&train.x.data, (train.x.rows, train.x.cols), &device)?;
+        let y_all = Tensor::from_slice(&train.target, train.len(), &device)?;
+        let w_all = Tensor::from_slice(&train.weight, train.len(), &device)?;
+
+        let batch = params.batch_size.min(train.len());
+        let steps_per_epoch = train.len().div_ceil(batch);
+        let patience_steps = (params.patience * steps_per_epoch).max(params.min_patience_steps);
+
+        let started = Instant::now();
+        let mut order: Vec<u32> = (0..train.len() as u32).collect();
+        let mut best = (f64::INFINITY, 0usize, network.snapshot()?);
+        let mut steps_at_best = 0usize;
+        let mut history = Vec::new();
+        let mut steps = 0usize;
+        let mut samples = 0usize;
+        for epoch in 1..=params.max_epochs {
+            order.shuffle(rng);
+            let mut epoch_loss = 0.0;
+            for chunk in order.chunks(batch) {
+                let batch_loss = self.sharded_step(
+                    &mut optimizer,
+                    chunk,
+                    train,
+                    (&x_all, &y_all, &w_all),
+                    step_seed(&self.objective, rng),
+                )?;
+                epoch_loss += batch_loss * chunk.len() as f64;
+                steps += 1;
+                samples += chunk.len();
+            }
+            let validation_loss = self.mean_loss(validation)?;
+            if !validation_loss.is_finite() {
+                return Err(Error::Training(format!(
+                    "the validation loss became {validation_loss} at epoch {epoch}; lower the learning rate"
+                )));
+            }
+            let stats = EpochStats {
+                epoch,
+                steps,
+                max_epochs: params.max_epochs,
+                train_loss: epoch_loss / train.len() as f64,
+                validation_loss,
+            };
+            on_epoch(&stats);
+            history.push(stats);
+            if validation_loss < best.0 {
+                best = (validation_loss, epoch, network.snapshot()?);
+                steps_at_best = steps;
+            } else if steps - steps_at_best >= patience_steps {
+                break;
+            }
         }
-        let stats = EpochStats {
-            epoch,
+        let seconds = started.elapsed().as_secs_f64();
+        network.restore(&best.2)?;
+
+        let scores = self.scores(&validation.x)?;
+        let (lo, hi) = scores
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &s| {
+                (lo.min(s), hi.max(s))
+            });
+        Ok(TrainReport {
+            epochs: history.len(),
             steps,
-            max_epochs: params.max_epochs,
-            train_loss: epoch_loss / train.len() as f64,
-            validation_loss,
-        };
-        on_epoch(&stats);
-        history.push(stats);
-        if validation_loss < best.0 {
-            best = (validation_loss, epoch, mlp.snapshot()?);
-            steps_at_best = steps;
-        } else if steps - steps_at_best >= patience_steps {
-            break;
-        }
+            best_epoch: best.1,
+            best_validation_loss: best.0,
+            history,
+            samples_per_second: samples as f64 / seconds.max(1e-9),
+            seconds,
+            collapsed: hi - lo < COLLAPSE_SPREAD,
+        })
     }
-    let seconds = started.elapsed().as_secs_f64();
-    mlp.restore(&best.2)?;
-
-    let scores = mlp.scores(&validation.x)?;
-    let (lo, hi) = scores
-        .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &s| {
-            (lo.min(s), hi.max(s))
-        });
-    let report = TrainReport {
-        epochs: history.len(),
-        steps,
-        best_epoch: best.1,
-        best_validation_loss: best.0,
-        history,
-        samples_per_second: samples as f64 / seconds.max(1e-9),
-        seconds,
-        collapsed: hi - lo < COLLAPSE_SPREAD,
-    };
-    Ok((mlp, report))
 }
 
 #[cfg(test)]
@@ -300,30 +630,6 @@ mod tests {
     }
 
     #[test]
-    fn losses_match_their_definitions() {
-        assert_eq!(row_loss(Loss::Hinge, 0.25, 1.0), 0.75);
-        assert_eq!(row_loss(Loss::Hinge, 2.0, 1.0), 0.0);
-        assert_eq!(row_loss(Loss::Hinge, 0.5, -1.0), 1.5);
-        let logistic = row_loss(Loss::Logistic, 0.3, -1.0);
-        assert!((logistic - (1.0f64 + 0.3f64.exp()).ln()).abs() < 1e-12);
-        // The tensor loss agrees with the row loss.
-        let device = Device::Cpu;
-        let out = Tensor::new(&[0.25f32, 0.5, -3.0], &device).unwrap();
-        let y = Tensor::new(&[1.0f32, -1.0, -1.0], &device).unwrap();
-        let w = Tensor::new(&[2.0f32, 1.0, 1.0], &device).unwrap();
-        for loss in [Loss::Hinge, Loss::Logistic] {
-            let t = batch_loss_sum(loss, &out, &y, &w)
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap() as f64;
-            let expected = 2.0 * row_loss(loss, 0.25, 1.0)
-                + row_loss(loss, 0.5, -1.0)
-                + row_loss(loss, -3.0, -1.0);
-            assert!((t - expected).abs() < 1e-6, "{loss:?}: {t} vs {expected}");
-        }
-    }
-
-    #[test]
     fn a_collapsed_network_is_reported() {
         // A huge learning rate kills every ReLU within a few steps: the output is the last
         // bias for every row.
@@ -347,8 +653,8 @@ mod tests {
             max_epochs: 30,
             ..Default::default()
         };
-        let (mlp, report) = train_mlp(&train, &train, &params, &mut rng, &mut |_| {}).unwrap();
-        let scores = mlp.scores(&train.x).unwrap();
+        let (model, report) = fit_model(&train, &train, &params, &mut rng, &mut |_| {}).unwrap();
+        let scores = model.scores(&train.x).unwrap();
         let spread = scores.iter().cloned().fold(f32::NEG_INFINITY, f32::max)
             - scores.iter().cloned().fold(f32::INFINITY, f32::min);
         assert_eq!(
@@ -363,7 +669,7 @@ mod tests {
     }
 
     #[test]
-    fn learns_a_separable_problem_and_is_reproducible() {
+    fn every_detector_separates_a_separable_problem_reproducibly() {
         // Normals near 0.2, anomalies near 0.8, in 2-D.
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let points = |c: f32, n: usize, rng: &mut ChaCha8Rng| {
@@ -375,22 +681,49 @@ mod tests {
         let normal = points(0.2, 200, &mut rng);
         let anomalies = points(0.8, 50, &mut rng);
         let empty = Matrix::zeros(0, 2);
-        let train = LabeledSet::balanced(&normal, &anomalies, &empty, None);
-        let params = TrainParams {
-            hidden: vec![16],
-            max_epochs: 50,
-            batch_size: 64,
-            ..Default::default()
-        };
-        let fit = |seed| {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            let (mlp, report) = train_mlp(&train, &train, &params, &mut rng, &mut |_| {}).unwrap();
-            (mlp.scores(&train.x).unwrap(), report)
-        };
-        let (scores, report) = fit(1);
-        assert!(!report.collapsed);
-        assert!(scores[..200].iter().all(|&s| s < 0.0) && scores[200..].iter().all(|&s| s > 0.0));
-        assert_eq!(scores, fit(1).0, "same seed, same scores");
-        assert_ne!(scores, fit(2).0);
+        for kind in DetectorKind::ALL {
+            let train = if kind == DetectorKind::Classifier {
+                LabeledSet::balanced(&normal, &anomalies, &empty, None)
+            } else {
+                LabeledSet::unweighted(&normal, &anomalies, &empty)
+            };
+            let params = TrainParams {
+                hidden: vec![16],
+                max_epochs: 50,
+                batch_size: 64,
+                deepsad: DeepSadParams {
+                    representation: 4,
+                    ..Default::default()
+                },
+                trees: TreeParams {
+                    trees: 20,
+                    sample_size: 64,
+                    ..Default::default()
+                },
+                ..TrainParams::for_detector(kind)
+            };
+            let fit = |seed| {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                let (model, report) =
+                    fit_model(&train, &train, &params, &mut rng, &mut |_| {}).unwrap();
+                assert_eq!(model.kind(), kind);
+                (model.scores(&train.x).unwrap(), report)
+            };
+            let (scores, report) = fit(1);
+            assert!(!report.collapsed, "{kind:?}");
+            let highest_normal = scores[..200].iter().cloned().fold(f32::MIN, f32::max);
+            let lowest_anomaly = scores[200..].iter().cloned().fold(f32::MAX, f32::min);
+            assert!(
+                lowest_anomaly > highest_normal,
+                "{kind:?}: anomalies from {lowest_anomaly}, normals up to {highest_normal}"
+            );
+            if kind == DetectorKind::Classifier {
+                assert!(highest_normal < 0.0 && lowest_anomaly > 0.0);
+            }
+            assert_eq!(scores, fit(1).0, "{kind:?}: same seed, same scores");
+            if kind != DetectorKind::Gbt {
+                assert_ne!(scores, fit(2).0, "{kind:?}: the seed matters");
+            }
+        }
     }
 }

@@ -51,6 +51,74 @@ impl std::str::FromStr for Mode {
     }
 }
 
+/// The detector algorithm. The neural ones and the boosted trees are classifiers of normals
+/// against anomalies, so each comes with and without synthetic anomalies (the mode); the
+/// Isolation Forest sees the normal rows only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DetectorKind {
+    /// The paper's ReLU network with a hinge (or logistic) loss.
+    Classifier,
+    /// DeepSAD (Ruff et al., ICLR 2020): a hypersphere in a learned representation.
+    DeepSad,
+    /// ABC (Yamanaka et al., 2019): an autoencoder whose reconstruction error separates.
+    Abc,
+    /// DROCC (Goyal et al., ICML 2020): a classifier with adversarially searched negatives.
+    Drocc,
+    /// Gradient-boosted trees (forust-ml) on normals vs anomalies.
+    Gbt,
+    /// Isolation Forest (Liu et al., 2008) on the normal rows.
+    IForest,
+}
+
+impl DetectorKind {
+    pub const ALL: [DetectorKind; 6] = [
+        DetectorKind::Classifier,
+        DetectorKind::DeepSad,
+        DetectorKind::Abc,
+        DetectorKind::Drocc,
+        DetectorKind::Gbt,
+        DetectorKind::IForest,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DetectorKind::Classifier => "classifier",
+            DetectorKind::DeepSad => "deepsad",
+            DetectorKind::Abc => "abc",
+            DetectorKind::Drocc => "drocc",
+            DetectorKind::Gbt => "gbt",
+            DetectorKind::IForest => "iforest",
+        }
+    }
+
+    /// Trained by gradient descent on a network (epochs, batches, early stopping).
+    pub fn is_neural(self) -> bool {
+        matches!(
+            self,
+            DetectorKind::Classifier
+                | DetectorKind::DeepSad
+                | DetectorKind::Abc
+                | DetectorKind::Drocc
+        )
+    }
+}
+
+impl std::str::FromStr for DetectorKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<DetectorKind> {
+        DetectorKind::ALL
+            .into_iter()
+            .find(|d| d.name() == s)
+            .ok_or_else(|| {
+                Error::InvalidParams(format!(
+                    "unknown detector {s:?}; use one of {}",
+                    DetectorKind::ALL.map(DetectorKind::name).join(", ")
+                ))
+            })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Loss {
@@ -73,9 +141,86 @@ impl std::str::FromStr for Loss {
     }
 }
 
+/// DeepSAD's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeepSadParams {
+    /// Weight η of the labeled-anomaly term.
+    pub eta: f64,
+    /// Width of the representation the hypersphere lives in.
+    pub representation: usize,
+}
+
+impl Default for DeepSadParams {
+    fn default() -> Self {
+        // DeepOD 0.4's defaults, which the anchors ran.
+        DeepSadParams {
+            eta: 1.0,
+            representation: 128,
+        }
+    }
+}
+
+/// DROCC's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DroccParams {
+    /// Inner radius r of the shell where negatives are searched; `None`: the median distance
+    /// of a training normal to its nearest other normal (in a sample of them).
+    pub radius: Option<f64>,
+    /// The shell's outer radius is γ·r.
+    pub gamma: f64,
+    /// Weight λ of the adversarial term.
+    pub lambda: f64,
+    pub ascent_steps: usize,
+    /// Step length of the ascent as a fraction of r.
+    pub step_fraction: f64,
+}
+
+impl Default for DroccParams {
+    fn default() -> Self {
+        DroccParams {
+            radius: None,
+            gamma: 2.0,
+            lambda: 1.0,
+            ascent_steps: 10,
+            step_fraction: 0.1,
+        }
+    }
+}
+
+/// Tree ensembles' settings: boosted trees use all, the Isolation Forest `trees` and
+/// `sample_size`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TreeParams {
+    /// Boosting rounds, or trees of the forest.
+    pub trees: usize,
+    /// Leaves per boosted tree (grown best-first).
+    pub max_leaves: usize,
+    /// Stop boosting after this many rounds without a better validation log-loss.
+    pub early_stopping_rounds: usize,
+    /// Rows drawn (without replacement) to grow each isolation tree.
+    pub sample_size: usize,
+}
+
+impl Default for TreeParams {
+    fn default() -> Self {
+        // scikit-learn's HistGradientBoostingClassifier (100 rounds, 31 leaves, 10 rounds of
+        // patience) and Liu et al.'s Isolation Forest (100 trees of 256 rows).
+        TreeParams {
+            trees: 100,
+            max_leaves: 31,
+            early_stopping_rounds: 10,
+            sample_size: 256,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrainParams {
+    pub detector: DetectorKind,
     pub mode: Mode,
     /// Widths of the hidden ReLU layers.
     pub hidden: Vec<usize>,
@@ -105,11 +250,15 @@ pub struct TrainParams {
     /// False-positive rate on validation normals at which the decision threshold is set.
     pub target_fpr: f64,
     pub seed: u64,
+    pub deepsad: DeepSadParams,
+    pub drocc: DroccParams,
+    pub trees: TreeParams,
 }
 
 impl Default for TrainParams {
     fn default() -> Self {
         TrainParams {
+            detector: DetectorKind::Classifier,
             mode: Mode::Synthetic,
             hidden: vec![500, 500],
             loss: Loss::Hinge,
@@ -125,11 +274,69 @@ impl Default for TrainParams {
             margin: 0.0,
             target_fpr: 0.05,
             seed: 0,
+            deepsad: DeepSadParams::default(),
+            drocc: DroccParams::default(),
+            trees: TreeParams::default(),
         }
     }
 }
 
 impl TrainParams {
+    /// The defaults for one detector: each neural detector gets the network size, batch and
+    /// optimizer settings of its reference implementation; boosting a learning rate of 0.1.
+    pub fn for_detector(detector: DetectorKind) -> TrainParams {
+        let base = TrainParams {
+            detector,
+            ..Default::default()
+        };
+        match detector {
+            DetectorKind::Classifier | DetectorKind::IForest => base,
+            // DeepOD's DeepSAD: 100-50 hidden, batch 64, 50 epochs, Adam with weight decay 1e-5.
+            DetectorKind::DeepSad => TrainParams {
+                hidden: vec![100, 50],
+                batch_size: 64,
+                max_epochs: 50,
+                weight_decay: 1e-5,
+                ..base
+            },
+            DetectorKind::Abc => TrainParams {
+                hidden: vec![128, 32, 128],
+                batch_size: 256,
+                weight_decay: 1e-5,
+                ..base
+            },
+            DetectorKind::Drocc => TrainParams {
+                hidden: vec![128],
+                batch_size: 256,
+                max_epochs: 50,
+                weight_decay: 1e-5,
+                ..base
+            },
+            DetectorKind::Gbt => TrainParams {
+                learning_rate: 0.1,
+                ..base
+            },
+        }
+    }
+
+    /// The detector and what it learns from, for messages: "deepsad, synthetic mode".
+    pub fn describe(&self) -> String {
+        match self.detector {
+            DetectorKind::IForest => "iforest (normal rows only)".into(),
+            d => format!("{}, {} mode", d.name(), self.mode.name()),
+        }
+    }
+
+    /// Whether the detector learns from the known anomalies.
+    pub fn uses_known(&self) -> bool {
+        self.mode.uses_known() && self.detector != DetectorKind::IForest
+    }
+
+    /// Whether synthetic anomalies are generated for the detector.
+    pub fn uses_synthetic(&self) -> bool {
+        self.mode.uses_synthetic() && self.detector != DetectorKind::IForest
+    }
+
     /// Validates the parameters, naming the first that is out of range.
     pub fn check(self) -> Result<TrainParams> {
         let fail = |m: String| Err(Error::InvalidParams(m));
@@ -166,7 +373,7 @@ impl TrainParams {
                 self.synthetic_ratio
             ));
         }
-        if self.mode == Mode::Unsupervised && self.synthetic_ratio == 0.0 {
+        if self.uses_synthetic() && !self.uses_known() && self.synthetic_ratio == 0.0 {
             return fail(
                 "unsupervised mode needs synthetic anomalies (synthetic ratio > 0)".into(),
             );
@@ -176,6 +383,38 @@ impl TrainParams {
         }
         if !(self.margin >= 0.0 && self.margin.is_finite()) {
             return fail(format!("margin must be ≥ 0, got {}", self.margin));
+        }
+        if self.known_weight.is_some() && self.detector != DetectorKind::Classifier {
+            return fail(format!(
+                "known weight applies to the classifier only; {} weighs every row the same, as its paper does",
+                self.detector.name()
+            ));
+        }
+        if self.deepsad.representation == 0
+            || !(self.deepsad.eta > 0.0 && self.deepsad.eta.is_finite())
+        {
+            return fail(format!(
+                "DeepSAD needs a positive representation width and η > 0, got {} and {}",
+                self.deepsad.representation, self.deepsad.eta
+            ));
+        }
+        let d = &self.drocc;
+        if d.radius.is_some_and(|r| !(r > 0.0 && r.is_finite()))
+            || !(d.gamma >= 1.0 && d.gamma.is_finite())
+            || !(d.lambda >= 0.0 && d.lambda.is_finite())
+            || !(d.step_fraction >= 0.0 && d.step_fraction.is_finite())
+        {
+            return fail(format!(
+                "DROCC needs radius > 0, γ ≥ 1, λ ≥ 0 and a step fraction ≥ 0, got {:?}, {}, {}, {}",
+                d.radius, d.gamma, d.lambda, d.step_fraction
+            ));
+        }
+        let t = &self.trees;
+        if t.trees == 0 || t.max_leaves < 2 || t.sample_size < 2 {
+            return fail(format!(
+                "tree ensembles need ≥ 1 tree, ≥ 2 leaves and a sample of ≥ 2 rows, got {}, {}, {}",
+                t.trees, t.max_leaves, t.sample_size
+            ));
         }
         if !(self.target_fpr > 0.0 && self.target_fpr < 1.0) {
             return fail(format!(
