@@ -241,6 +241,23 @@ fn invalid_hyperparameters_are_named() {
     args.extend(["--known-weight", "1.5"]);
     let err = run_err(&args);
     assert!(err.contains("known weight must be in [0, 1]"), "{err}");
+    for (flags, expected) in [
+        (
+            &["--detector", "deepsad", "--known-weight", "0.5"][..],
+            "known weight applies to the classifier only",
+        ),
+        (&["--detector", "drocc", "--drocc-gamma", "0.5"], "γ ≥ 1"),
+        (
+            &["--detector", "iforest", "--sample-size", "1"],
+            "a sample of ≥ 2 rows",
+        ),
+        (&["--detector", "svm"], "invalid value 'svm'"),
+    ] {
+        let mut args = train_args(path_str(&data), path_str(&model));
+        args.extend(flags);
+        let err = run_err(&args);
+        assert!(err.contains(expected), "{flags:?}: {err}");
+    }
     let err = run_err(&[
         "train",
         "--data",

@@ -8,7 +8,8 @@ use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use npyz::WriterBuilder;
 use synthad::ingest::labels::{LabelSpec, Labels};
 use synthad::ingest::{ColumnKind, ColumnSpec, RawTable, ReadOptions, Table, Values};
-use synthad::train::TrainParams;
+use synthad::model_file::FORMAT_VERSION;
+use synthad::train::{DetectorKind, TrainParams};
 use synthad::{DataSpec, Detector, Error};
 
 const ROWS: usize = 80;
@@ -168,10 +169,14 @@ fn npz_reads_x_and_y_in_both_memory_orders() {
 }
 
 fn small_params() -> TrainParams {
+    params_for(DetectorKind::Classifier)
+}
+
+fn params_for(detector: DetectorKind) -> TrainParams {
     TrainParams {
         hidden: vec![16, 16],
         max_epochs: 20,
-        ..Default::default()
+        ..TrainParams::for_detector(detector)
     }
 }
 
@@ -189,11 +194,10 @@ fn data_spec() -> DataSpec {
 }
 
 /// Fits a small detector on a CSV in `dir` and saves it; returns it with the CSV and model paths.
-fn fit_and_save(dir: &Path) -> (Detector, PathBuf, PathBuf) {
+fn fit_and_save(dir: &Path, params: TrainParams) -> (Detector, PathBuf, PathBuf) {
     let csv = dir.join("d.csv");
     write_csv(&csv);
-    let (detector, _) =
-        Detector::fit_file(&csv, &data_spec(), small_params(), &mut |_| {}).unwrap();
+    let (detector, _) = Detector::fit_file(&csv, &data_spec(), params, &mut |_| {}).unwrap();
     let model = dir.join("m.synthad");
     detector.save(&model).unwrap();
     (detector, csv, model)
@@ -201,24 +205,39 @@ fn fit_and_save(dir: &Path) -> (Detector, PathBuf, PathBuf) {
 
 #[test]
 fn saved_models_load_to_the_same_scores() {
-    let dir = tempfile::tempdir().unwrap();
-    let (detector, csv, model) = fit_and_save(dir.path());
-    let loaded = Detector::load(&model).unwrap();
-    let (_, table) = loaded.read_file(&csv).unwrap();
-    assert_eq!(
-        detector.decision_function(&table).unwrap(),
-        loaded.decision_function(&table).unwrap()
-    );
-    assert_eq!(detector.threshold, loaded.threshold);
-    assert_eq!(loaded.known_kinds, ["1"]);
-    // Only the model file is left: the temporary file was renamed into place.
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    for kind in DetectorKind::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let (detector, csv, model) = fit_and_save(dir.path(), params_for(kind));
+        let loaded = Detector::load(&model).unwrap();
+        assert_eq!(loaded.model.kind(), kind);
+        assert_eq!(loaded.params, detector.params);
+        let (_, table) = loaded.read_file(&csv).unwrap();
+        let scores = detector.decision_function(&table).unwrap();
+        assert_eq!(
+            scores,
+            loaded.decision_function(&table).unwrap(),
+            "{kind:?}"
+        );
+        assert!(
+            scores.iter().any(|&s| s != scores[0]),
+            "{kind:?}: constant scores"
+        );
+        assert_eq!(detector.threshold, loaded.threshold);
+        let known: &[&str] = if kind == DetectorKind::IForest {
+            &[]
+        } else {
+            &["1"]
+        };
+        assert_eq!(loaded.known_kinds, known, "{kind:?}");
+        // Only the model file is left: the temporary file was renamed into place.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
 }
 
 #[test]
 fn damaged_and_foreign_model_files_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, _, model) = fit_and_save(dir.path());
+    let (_, _, model) = fit_and_save(dir.path(), small_params());
     let bytes = std::fs::read(&model).unwrap();
 
     let check = |name: &str, contents: &[u8], expected: &str| {
@@ -239,7 +258,8 @@ fn damaged_and_foreign_model_files_are_refused() {
     );
     check("csv.synthad", b"a,b\n1,2\n", "not a safetensors file");
     // A future format version (same length, so the header stays valid) is named, not misread.
-    let pattern = b"\\\"version\\\":1";
+    let pattern = format!("\\\"version\\\":{FORMAT_VERSION}");
+    let pattern = pattern.as_bytes();
     let at = bytes
         .windows(pattern.len())
         .position(|w| w == pattern)

@@ -134,3 +134,35 @@ impl Model for BoostedTrees {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::TreeParams;
+
+    #[test]
+    fn one_round_gives_the_newton_leaf_values() {
+        // Four normals at x = 0, four anomalies at x = 1. From log-odds 0 (p = ½), log-loss
+        // gradients are p − y = ±½ and hessians p(1 − p) = ¼ per row; a split leaf of four
+        // rows has G = ±2, H = 1, and value −G / (H + λ) with λ = 1 → ∓1, times the learning
+        // rate 0.1: scores −0.1 and +0.1.
+        let normal = Matrix::from_rows(1, vec![0.0; 4]);
+        let anomalies = Matrix::from_rows(1, vec![1.0; 4]);
+        let set = LabeledSet::unweighted(&normal, &anomalies, &Matrix::zeros(0, 1));
+        let params = TrainParams {
+            learning_rate: 0.1,
+            trees: TreeParams {
+                trees: 1,
+                ..Default::default()
+            },
+            ..TrainParams::for_detector(DetectorKind::Gbt)
+        };
+        let (model, rounds) = BoostedTrees::fit(&set, &set, &params).unwrap();
+        assert_eq!(rounds, 1);
+        let scores = model.scores(&set.x).unwrap();
+        for (i, s) in scores.iter().enumerate() {
+            let expected = if i < 4 { -0.1 } else { 0.1 };
+            assert!((s - expected).abs() < 1e-6, "{scores:?}");
+        }
+    }
+}
