@@ -135,12 +135,13 @@ pub struct ParamArgs {
     /// [per detector: classifier 1024; deepsad 64; abc, drocc 256]
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// [per detector: 100; deepsad, drocc 50]
+    /// [per detector: 100; deepsad 50]
     #[arg(long)]
     pub max_epochs: Option<usize>,
-    /// Early-stopping patience in epochs (but at least --min-patience-steps optimizer steps).
-    #[arg(long, default_value_t = TrainParams::default().patience)]
-    pub patience: usize,
+    /// Early-stopping patience in epochs (but at least --min-patience-steps optimizer steps)
+    /// [per detector: classifier 7; others as many as --max-epochs].
+    #[arg(long)]
+    pub patience: Option<usize>,
     #[arg(long, default_value_t = TrainParams::default().min_patience_steps)]
     pub min_patience_steps: usize,
     /// Synthetic anomalies per normal training row.
@@ -232,7 +233,7 @@ impl ParamArgs {
             weight_decay: self.weight_decay.unwrap_or(defaults.weight_decay),
             batch_size: self.batch_size.unwrap_or(defaults.batch_size),
             max_epochs: self.max_epochs.unwrap_or(defaults.max_epochs),
-            patience: self.patience,
+            patience: self.patience.unwrap_or(defaults.patience),
             min_patience_steps: self.min_patience_steps,
             validation_fraction: self.validation_fraction,
             synthetic_ratio: self.synthetic_ratio,

@@ -283,7 +283,9 @@ impl Default for TrainParams {
 
 impl TrainParams {
     /// The defaults for one detector: each neural detector gets the network size, batch and
-    /// optimizer settings of its reference implementation; boosting a learning rate of 0.1.
+    /// optimizer settings of its reference implementation, and, as those train a fixed number
+    /// of epochs, a patience as long as the run (the best validation epoch is still kept);
+    /// boosting gets a learning rate of 0.1.
     pub fn for_detector(detector: DetectorKind) -> TrainParams {
         let base = TrainParams {
             detector,
@@ -296,19 +298,21 @@ impl TrainParams {
                 hidden: vec![100, 50],
                 batch_size: 64,
                 max_epochs: 50,
+                patience: 50,
                 weight_decay: 1e-5,
                 ..base
             },
             DetectorKind::Abc => TrainParams {
                 hidden: vec![128, 32, 128],
                 batch_size: 256,
+                patience: 100,
                 weight_decay: 1e-5,
                 ..base
             },
             DetectorKind::Drocc => TrainParams {
                 hidden: vec![128],
                 batch_size: 256,
-                max_epochs: 50,
+                patience: 100,
                 weight_decay: 1e-5,
                 ..base
             },
