@@ -3,7 +3,8 @@
     python3 bench/anchors_table.py docs/results/bench.json ../shared/ANCHORS.md
 
 Prints markdown tables (AUPR overall, seen, unseen): synthad's methods, then the anchors, with
-the best cell of each row in bold. Standard library only.
+the best cell of each row in bold; after each, the best synthad method against the best anchor
+per scenario. Standard library only.
 """
 import json
 import re
@@ -74,6 +75,20 @@ def main():
                 else:
                     out.append("-")
             print(f"| {s} | " + " | ".join(out) + " |")
+        print(f"\n{title}, best of each side:\n")
+        print("| scenario | best synthad (method) | best anchor (method) | synthad − anchor |")
+        print("|---|---|---|---|")
+        ahead = 0
+        for s, cells in rows:
+            def best(side):
+                items = [(v[0], k) for k, v in cells.items() if k.startswith("synthad ") == side]
+                top = max(v for v, _ in items)
+                names = [k.removeprefix("synthad ") for v, k in items if v == top]
+                return top, ", ".join(names)
+            (a, am), (b, bm) = best(True), best(False)
+            ahead += a > b
+            print(f"| {s} | {a:.3f} ({am}) | {b:.3f} ({bm}) | {a - b:+.3f} |")
+        print(f"\nsynthad ahead on {ahead} of {len(rows)} scenarios.")
 
 
 if __name__ == "__main__":
