@@ -2,10 +2,13 @@
 one output), weighted hinge loss, AdamW (lr 1e-3, wd 1e-2) and batch 1024 on a fixed random
 problem of the nsl-kdd scenario's shape (27,800 rows x 113 features), in two loop styles:
 plain in-memory slicing and a DataLoader over a TensorDataset (as the paper's code does).
+With --bf16 the forward passes run under torch.autocast(bfloat16) (oneDNN's bf16 kernels),
+the counterpart of synthad's `--precision bf16`.
 
-    python bench/pytorch_reference.py --threads 1 --epochs 3
+    python bench/pytorch_reference.py --threads 1 --epochs 3 [--bf16]
 """
 import argparse
+import contextlib
 import time
 
 import numpy as np
@@ -20,7 +23,11 @@ def network(d):
     )
 
 
-def train(x, y, w, epochs, loader):
+def precision(bf16):
+    return torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+
+
+def train(x, y, w, epochs, loader, bf16):
     torch.manual_seed(0)
     model = network(x.shape[1])
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
@@ -35,8 +42,9 @@ def train(x, y, w, epochs, loader):
             perm = torch.randperm(n)
             batches = ((x[i], y[i], w[i]) for i in (perm[s:s + 1024] for s in range(0, n, 1024)))
         for xb, yb, wb in batches:
-            out = model(xb).squeeze(1)
-            loss = (torch.relu(1 - yb * out) * wb).mean()
+            with precision(bf16):
+                out = model(xb).squeeze(1)
+            loss = (torch.relu(1 - yb * out.float()) * wb).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -44,11 +52,11 @@ def train(x, y, w, epochs, loader):
     return samples / (time.perf_counter() - start)
 
 
-def score(x, reps=3):
+def score(x, bf16, reps=3):
     torch.manual_seed(0)
     model = network(x.shape[1])
     best = 0.0
-    with torch.no_grad():
+    with torch.no_grad(), precision(bf16):
         for _ in range(reps):
             start = time.perf_counter()
             for s in range(0, x.shape[0], 4096):
@@ -61,16 +69,17 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--bf16", action="store_true")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     rng = np.random.default_rng(0)
     x = torch.from_numpy(rng.random((27_800, 113), dtype=np.float32))
     y = torch.from_numpy(np.where(np.arange(27_800) < 13_900, -1.0, 1.0).astype(np.float32))
     w = torch.ones(27_800)
-    print(f"torch {torch.__version__} threads {a.threads}: "
-          f"in-memory {train(x, y, w, a.epochs, False):.0f} samples/s, "
-          f"DataLoader {train(x, y, w, a.epochs, True):.0f} samples/s, "
-          f"no_grad scoring {score(x):.0f} rows/s")
+    print(f"torch {torch.__version__} {'bf16 autocast' if a.bf16 else 'f32'} threads {a.threads}: "
+          f"in-memory {train(x, y, w, a.epochs, False, a.bf16):.0f} samples/s, "
+          f"DataLoader {train(x, y, w, a.epochs, True, a.bf16):.0f} samples/s, "
+          f"no_grad scoring {score(x, a.bf16):.0f} rows/s")
 
 
 if __name__ == "__main__":

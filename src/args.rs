@@ -4,7 +4,7 @@ use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use synthad::ingest::{ColumnSpec, HeaderMode, ReadOptions};
 use synthad::train::{
-    DeepSadParams, DetectorKind, DroccParams, Loss, Mode, TrainParams, TreeParams,
+    DeepSadParams, DetectorKind, DroccParams, Loss, Mode, Precision, TrainParams, TreeParams,
 };
 
 /// How to read a data file and which columns to use.
@@ -87,6 +87,13 @@ pub enum ModeArg {
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum PrecisionArg {
+    F32,
+    /// Matrix products in bfloat16 with f32 sums (CPUs with AVX512-BF16).
+    Bf16,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum LossArg {
     Hinge,
     Logistic,
@@ -126,6 +133,9 @@ pub struct ParamArgs {
     pub hidden: Option<Vec<usize>>,
     #[arg(long, value_enum, default_value_t = LossArg::Hinge)]
     pub loss: LossArg,
+    /// Number format of the neural detectors' matrix products.
+    #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
+    pub precision: PrecisionArg,
     /// Learning rate: AdamW's, or the boosting shrinkage [per detector: 0.001; gbt 0.1].
     #[arg(long)]
     pub lr: Option<f64>,
@@ -241,6 +251,10 @@ impl ParamArgs {
             margin: self.margin,
             target_fpr: self.target_fpr,
             seed: self.seed,
+            precision: match self.precision {
+                PrecisionArg::F32 => Precision::F32,
+                PrecisionArg::Bf16 => Precision::Bf16,
+            },
             deepsad: DeepSadParams {
                 eta: self.eta,
                 representation: self.representation,

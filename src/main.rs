@@ -29,6 +29,8 @@ struct Cli {
     command: Command,
 }
 
+// The arguments are parsed once per run; boxing the large variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Fit a detector on labeled training data and save it.

@@ -33,7 +33,7 @@ pub struct BenchArgs {
     #[arg(long, env = "SYNTHAD_DATA", default_value = "../shared/data")]
     pub data_dir: PathBuf,
     /// Vary one hyperparameter of the synthetic method, e.g. synthetic-ratio=0,0.5,1,2
-    /// (also known-weight, margin, hidden=100x100,500x500, weight-decay). Replaces --methods.
+    /// (also known-weight, margin, hidden=100x100,500x500, weight-decay, precision=f32,bf16). Replaces --methods.
     #[arg(long)]
     pub sweep: Option<String>,
     /// Write every run's numbers and timings as JSON ("-" for stdout).

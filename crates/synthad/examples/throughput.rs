@@ -2,13 +2,17 @@
 //! batch 1024) on a fixed random problem of the nsl-kdd scenario's shape (27,800 rows × 113
 //! features). The same problem as bench/pytorch_reference.py; bench/compare.sh runs both.
 //!
-//!     cargo run --release -p synthad --example throughput -- [threads] [epochs]
+//!     cargo run --release -p synthad --example throughput -- [threads] [epochs] [f32|bf16]
+//!     cargo run --release -p synthad --example throughput -- kernels
+//!
+//! `kernels` times the three matrix products of a 512-row shard through a 500-wide layer
+//! (forward, weight gradient, input gradient) with gemm's f32 kernel and synthad's bf16 one.
 
 use rand::{Rng, SeedableRng};
 
 use rand_chacha::ChaCha8Rng;
 use synthad::prepare::Matrix;
-use synthad::train::{fit_model, LabeledSet, TrainParams};
+use synthad::train::{bf16, fit_model, LabeledSet, Precision, TrainParams};
 
 /// FLOP/s of a large single-precision product with the `gemm` kernels synthad's layers use.
 fn peak_sgemm(threads: usize) -> f64 {
@@ -54,10 +58,113 @@ fn peak_sgemm(threads: usize) -> f64 {
     best
 }
 
+/// FLOP/s of `threads` concurrent 2048³ bf16 products (the kernel is single-threaded).
+fn peak_bf16(threads: usize) -> f64 {
+    use rayon::prelude::*;
+    let n = 2048;
+    let a = vec![1.0f32; n * n];
+    let b = vec![0.5f32; n * n];
+    let mut outputs = vec![vec![0.0f32; n * n]; threads];
+    let mut best = 0.0f64;
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        outputs.par_iter_mut().for_each(|c| {
+            bf16::matmul(n, n, n, c, false, &a, (n, 1), &b, (n, 1));
+        });
+        let flops = 2.0 * (n * n * n * threads) as f64;
+        best = best.max(flops / started.elapsed().as_secs_f64());
+    }
+    assert_eq!(outputs[0][0], n as f32 * 0.5);
+    best
+}
+
+/// GFLOP/s of one product shape, f32 (gemm) and bf16, single-threaded, best of 20.
+fn time_kernels() {
+    // (name, m, n, k, lhs strides, rhs strides) as the fused layer calls them.
+    let (rows, inputs, outputs) = (512, 500, 500);
+    let shapes = [
+        (
+            "forward  y = x·wᵀ",
+            rows,
+            outputs,
+            inputs,
+            (inputs, 1),
+            (1, inputs),
+        ),
+        (
+            "weights dw = dzᵀ·x",
+            outputs,
+            inputs,
+            rows,
+            (1, outputs),
+            (inputs, 1),
+        ),
+        (
+            "input   dx = dz·w",
+            rows,
+            inputs,
+            outputs,
+            (outputs, 1),
+            (inputs, 1),
+        ),
+    ];
+    let data: Vec<f32> = (0..rows * 512).map(|i| (i % 17) as f32 / 17.0).collect();
+    for (name, m, n, k, ls, rs) in shapes {
+        let mut dst = vec![0.0f32; m * n];
+        let flops = 2.0 * (m * n * k) as f64;
+        let mut best = [0.0f64; 2];
+        for _ in 0..20 {
+            let started = std::time::Instant::now();
+            // SAFETY: `data` covers both operands at these strides; `dst` is m × n.
+            unsafe {
+                gemm::gemm(
+                    m,
+                    n,
+                    k,
+                    dst.as_mut_ptr(),
+                    1,
+                    n as isize,
+                    false,
+                    data.as_ptr(),
+                    ls.1 as isize,
+                    ls.0 as isize,
+                    data.as_ptr(),
+                    rs.1 as isize,
+                    rs.0 as isize,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+            best[0] = best[0].max(flops / started.elapsed().as_secs_f64());
+            if bf16::available() {
+                let started = std::time::Instant::now();
+                bf16::matmul(m, n, k, &mut dst, false, &data, ls, &data, rs);
+                best[1] = best[1].max(flops / started.elapsed().as_secs_f64());
+            }
+        }
+        println!(
+            "{name}: f32 {:.1} GFLOP/s, bf16 {:.1} GFLOP/s",
+            best[0] / 1e9,
+            best[1] / 1e9
+        );
+    }
+}
+
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("kernels") {
+        return time_kernels();
+    }
     let mut args = std::env::args().skip(1);
     let threads: usize = args.next().map_or(2, |a| a.parse().expect("threads"));
     let epochs: usize = args.next().map_or(5, |a| a.parse().expect("epochs"));
+    let precision: Precision = args
+        .next()
+        .map_or(Ok(Precision::F32), |a| a.parse())
+        .expect("precision: f32 or bf16");
     synthad::keep_freed_memory();
     synthad::set_threads(threads);
     let (rows, cols) = (27_800, 113);
@@ -80,6 +187,7 @@ fn main() {
     let params = TrainParams {
         max_epochs: epochs,
         min_patience_steps: usize::MAX,
+        precision,
         ..Default::default()
     };
     let (model, report) =
@@ -96,13 +204,18 @@ fn main() {
     let macs = (cols * 500 + 500 * 500 + 500) as f64;
     let train_flops = 2.0 * (3.0 * macs - (cols * 500) as f64);
     let score_flops = 2.0 * macs;
+    // The peak of the kernels in use: the bf16 one where it runs, else gemm's f32 one.
+    let peak = if precision == Precision::Bf16 && bf16::available() {
+        format!("peak bf16 2048³ {:.1} GFLOP/s", peak_bf16(threads) / 1e9)
+    } else {
+        format!("peak sgemm 2048³ {:.1} GFLOP/s", peak_sgemm(threads) / 1e9)
+    };
     println!(
-        "synthad threads {threads}: training {:.0} samples/s ({:.1} GFLOP/s; {} epochs, {:.2} s), scoring {scoring:.0} rows/s ({:.1} GFLOP/s); peak sgemm 2048³ {:.1} GFLOP/s",
+        "synthad {precision:?} threads {threads}: training {:.0} samples/s ({:.1} GFLOP/s; {} epochs, {:.2} s), scoring {scoring:.0} rows/s ({:.1} GFLOP/s); {peak}",
         report.samples_per_second,
         report.samples_per_second * train_flops / 1e9,
         report.epochs,
         report.seconds,
         scoring * score_flops / 1e9,
-        peak_sgemm(threads) / 1e9,
     );
 }

@@ -95,12 +95,13 @@ pub fn method(name: &str) -> Result<Box<dyn BenchMethod>> {
 }
 
 /// The hyperparameters a sweep can vary, as `name=value`.
-pub const SWEEPABLE: [&str; 5] = [
+pub const SWEEPABLE: [&str; 6] = [
     "synthetic-ratio",
     "known-weight",
     "margin",
     "hidden",
     "weight-decay",
+    "precision",
 ];
 
 /// Sets one sweepable hyperparameter from text (`hidden` takes widths joined by 'x').
@@ -121,6 +122,7 @@ pub fn set_param(params: &mut TrainParams, name: &str, value: &str) -> Result<()
         }
         "margin" => params.margin = number()?,
         "weight-decay" => params.weight_decay = number()?,
+        "precision" => params.precision = value.parse()?,
         "hidden" => {
             params.hidden = value
                 .split('x')

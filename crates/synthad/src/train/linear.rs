@@ -11,6 +11,8 @@
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 use gemm::{gemm, Parallelism};
 
+use super::bf16;
+use super::params::Precision;
 use crate::error::Result;
 
 /// The fused layer; `relu` selects the activation. Its matrix kernels run on the calling
@@ -18,12 +20,14 @@ use crate::error::Result;
 /// on 2 cores than splitting each product across threads (docs/performance.md).
 pub(crate) struct Linear {
     pub relu: bool,
+    pub precision: Precision,
 }
 
 /// dst (m × n, row-major, `read_dst` accumulates) += lhs · rhs, with explicit strides
-/// (row stride, column stride) for each operand.
+/// (row stride, column stride) for each operand; bf16 products where asked and available.
 #[allow(clippy::too_many_arguments)]
 fn matmul(
+    precision: Precision,
     m: usize,
     n: usize,
     k: usize,
@@ -37,6 +41,20 @@ fn matmul(
     assert!(dst.len() >= m * n);
     assert!(m == 0 || k == 0 || lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs);
     assert!(k == 0 || n == 0 || rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
+    if precision == Precision::Bf16 && bf16::available() {
+        bf16::matmul(
+            m,
+            n,
+            k,
+            dst,
+            read_dst,
+            lhs,
+            (lhs_rs, lhs_cs),
+            rhs,
+            (rhs_rs, rhs_cs),
+        );
+        return;
+    }
     // SAFETY: the asserts above keep every index the kernel touches inside the slices, and
     // `dst` does not alias `lhs` or `rhs` (it is a distinct &mut).
     unsafe {
@@ -118,6 +136,7 @@ impl CustomOp3 for Linear {
         }
         // wᵀ[k, j] = w[j, k]: row stride 1, column stride `inputs`.
         matmul(
+            self.precision,
             rows,
             outputs,
             inputs,
@@ -166,6 +185,7 @@ impl CustomOp3 for Linear {
         let mut dw = vec![0.0f32; outputs * inputs];
         with_slice(&x, |x| {
             matmul(
+                self.precision,
                 outputs,
                 inputs,
                 rows,
@@ -189,6 +209,7 @@ impl CustomOp3 for Linear {
             let mut dx = vec![0.0f32; rows * inputs];
             with_slice(&w, |w| {
                 matmul(
+                    self.precision,
                     rows,
                     inputs,
                     outputs,
@@ -212,14 +233,15 @@ impl CustomOp3 for Linear {
     }
 }
 
-/// Applies the layer, recording it for backpropagation.
-pub(crate) fn linear(x: &Tensor, w: &Tensor, b: &Tensor, relu: bool) -> Result<Tensor> {
-    Ok(x.apply_op3(w, b, Linear { relu })?)
-}
-
-/// Applies the layer without recording a graph (scoring).
-pub(crate) fn linear_no_grad(x: &Tensor, w: &Tensor, b: &Tensor, relu: bool) -> Result<Tensor> {
-    Ok(x.apply_op3_no_bwd(w, b, &Linear { relu })?)
+impl Linear {
+    /// Applies the layer; `grad` records it for backpropagation.
+    pub(crate) fn apply(self, x: &Tensor, w: &Tensor, b: &Tensor, grad: bool) -> Result<Tensor> {
+        Ok(if grad {
+            x.apply_op3(w, b, self)?
+        } else {
+            x.apply_op3_no_bwd(w, b, &self)?
+        })
+    }
 }
 
 #[cfg(test)]
@@ -236,7 +258,12 @@ mod tests {
         let b = Var::new(&[0.05f32, -0.1], &device).unwrap();
         let weights = Tensor::new(&[[1.0f32, -2.0], [0.5, 3.0]], &device).unwrap();
         for relu in [false, true] {
-            let fused = linear(&x, &w, &b, relu).unwrap();
+            let fused = Linear {
+                relu,
+                precision: Precision::F32,
+            }
+            .apply(&x, &w, &b, true)
+            .unwrap();
             let mut reference = x
                 .matmul(&w.t().unwrap())
                 .unwrap()

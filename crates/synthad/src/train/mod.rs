@@ -5,6 +5,7 @@
 //! a weighted per-row objective, minibatches in parallel shards, early stopping on a validation
 //! loss with the best weights restored. Boosted trees and the Isolation Forest fit in one call.
 
+pub mod bf16;
 mod boosting;
 mod forest;
 mod linear;
@@ -29,7 +30,9 @@ pub use boosting::BoostedTrees;
 pub use forest::IsolationForest;
 pub use network::Network;
 pub use objective::Objective;
-pub use params::{DeepSadParams, DetectorKind, DroccParams, Loss, Mode, TrainParams, TreeParams};
+pub use params::{
+    DeepSadParams, DetectorKind, DroccParams, Loss, Mode, Precision, TrainParams, TreeParams,
+};
 
 /// A fitted detector's model: encoded rows in, anomaly scores out (higher = more anomalous).
 pub trait Model: std::fmt::Debug + Send + Sync {
@@ -230,6 +233,8 @@ pub struct NeuralModel {
 struct NeuralState {
     widths: Vec<usize>,
     bias: bool,
+    #[serde(default)]
+    precision: Precision,
     objective: Objective,
 }
 
@@ -255,6 +260,7 @@ impl Model for NeuralModel {
         let state = NeuralState {
             widths: self.network.widths(),
             bias: self.network.has_bias(),
+            precision: self.network.precision(),
             objective: self.objective.clone(),
         };
         Ok(ModelParts {
@@ -291,9 +297,11 @@ impl NeuralModel {
                 ))
             })
             .collect::<Result<Vec<_>>>()?;
+        let mut network = Network::from_tensors(layers, state.bias)?;
+        network.set_precision(state.precision);
         Ok(NeuralModel {
             kind,
-            network: Network::from_tensors(layers, state.bias)?,
+            network,
             objective: state.objective,
         })
     }
@@ -316,7 +324,13 @@ impl NeuralModel {
             _ => (1, true),
         };
         widths.push(output);
-        let network = Network::new(&widths, bias, rng)?;
+        if params.precision == Precision::Bf16 && !bf16::available() {
+            return Err(Error::InvalidParams(
+                "bf16 precision needs a CPU with AVX512-BF16, which this one lacks; use --precision f32".into(),
+            ));
+        }
+        let mut network = Network::new(&widths, bias, rng)?;
+        network.set_precision(params.precision);
         let objective = match params.detector {
             DetectorKind::Classifier => Objective::Classifier { loss: params.loss },
             DetectorKind::DeepSad => Objective::DeepSad {
@@ -724,6 +738,54 @@ mod tests {
             if kind != DetectorKind::Gbt {
                 assert_ne!(scores, fit(2).0, "{kind:?}: the seed matters");
             }
+        }
+    }
+
+    #[test]
+    fn bf16_products_train_and_survive_a_round_trip() {
+        if !bf16::available() {
+            eprintln!("skipped: this CPU has no AVX512-BF16");
+            return;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let points = |c: f32, n: usize, rng: &mut ChaCha8Rng| {
+            let data = (0..n * 3)
+                .map(|_| c + rand::Rng::random_range(rng, -0.1..0.1))
+                .collect();
+            Matrix::from_rows(3, data)
+        };
+        let train = LabeledSet::balanced(
+            &points(0.2, 300, &mut rng),
+            &points(0.8, 60, &mut rng),
+            &Matrix::zeros(0, 3),
+            None,
+        );
+        let params = TrainParams {
+            hidden: vec![64, 64],
+            max_epochs: 30,
+            batch_size: 64,
+            precision: Precision::Bf16,
+            ..Default::default()
+        };
+        let (model, _) = fit_model(&train, &train, &params, &mut rng, &mut |_| {}).unwrap();
+        let scores = model.scores(&train.x).unwrap();
+        assert!(scores[..300].iter().all(|&s| s < 0.0) && scores[300..].iter().all(|&s| s > 0.0));
+        // The stored state names the precision; the rebuilt model scores identically.
+        let parts = model.parts().unwrap();
+        assert_eq!(parts.state["precision"], "bf16");
+        let tensors: std::collections::HashMap<String, Tensor> =
+            parts.tensors.into_iter().collect();
+        let source = |name: &str, _: &[usize]| Ok(tensors[name].clone());
+        let mut state = parts.state;
+        let rebuilt = model_from_parts(DetectorKind::Classifier, state.clone(), &source).unwrap();
+        assert_eq!(rebuilt.scores(&train.x).unwrap(), scores);
+        // In f32 the same weights give nearly the same scores: bf16 rounds operands only.
+        state["precision"] = "f32".into();
+        let f32_model = model_from_parts(DetectorKind::Classifier, state, &source).unwrap();
+        let exact = f32_model.scores(&train.x).unwrap();
+        let spread = scores.iter().cloned().fold(0.0f32, |m, s| m.max(s.abs()));
+        for (a, b) in scores.iter().zip(&exact) {
+            assert!((a - b).abs() < 0.02 * spread, "bf16 {a} vs f32 {b}");
         }
     }
 }

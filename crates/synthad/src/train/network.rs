@@ -6,7 +6,8 @@ use candle_core::{Device, Tensor, Var};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::linear::{linear, linear_no_grad};
+use super::linear::Linear;
+use super::params::Precision;
 use crate::error::Result;
 use crate::prepare::Matrix;
 
@@ -21,6 +22,7 @@ pub struct Network {
     layers: Vec<(Var, Var)>,
     /// Whether the biases are trained; when not, they stay zero and are no parameters.
     bias: bool,
+    precision: Precision,
 }
 
 impl Network {
@@ -45,7 +47,11 @@ impl Network {
                 Ok((Var::from_tensor(&weight)?, Var::from_tensor(&bias)?))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Network { layers, bias })
+        Ok(Network {
+            layers,
+            bias,
+            precision: Precision::F32,
+        })
     }
 
     /// Rebuilds a network from its tensors (weight, bias per layer).
@@ -54,7 +60,11 @@ impl Network {
             .into_iter()
             .map(|(w, b)| Ok((Var::from_tensor(&w)?, Var::from_tensor(&b)?)))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Network { layers, bias })
+        Ok(Network {
+            layers,
+            bias,
+            precision: Precision::F32,
+        })
     }
 
     /// The trainable parameters.
@@ -98,16 +108,25 @@ impl Network {
         self.bias
     }
 
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// Sets the number format of the matrix products (the parameters stay f32).
+    pub fn set_precision(&mut self, precision: Precision) {
+        self.precision = precision;
+    }
+
     /// Forward pass [n, d] → [n, out]; `grad` records the graph for backpropagation.
     pub fn forward(&self, x: &Tensor, grad: bool) -> Result<Tensor> {
         let mut h = x.clone();
         let last = self.layers.len() - 1;
         for (i, (w, b)) in self.layers.iter().enumerate() {
-            h = if grad {
-                linear(&h, w.as_tensor(), b.as_tensor(), i < last)?
-            } else {
-                linear_no_grad(&h, w.as_tensor(), b.as_tensor(), i < last)?
+            let layer = Linear {
+                relu: i < last,
+                precision: self.precision,
             };
+            h = layer.apply(&h, w.as_tensor(), b.as_tensor(), grad)?;
         }
         Ok(h)
     }

@@ -1,0 +1,301 @@
+//! A bfloat16 matrix product for x86-64 CPUs with AVX512-BF16 (AMD Zen 4, Intel Sapphire
+//! Rapids and later): operands rounded to bf16, products summed in f32 by VDPBF16PS.
+//!
+//! Why: on Zen 4 a 512-bit f32 FMA retires 32 FLOP per cycle and the `gemm` crate's f32 kernels
+//! already run at that limit (docs/performance.md); VDPBF16PS does two multiply-adds per f32
+//! lane, 64 FLOP per cycle. The cost is precision: inputs keep 8 significant bits, so results
+//! differ from f32 by about 2⁻⁹ relative per product term; sums stay f32.
+//!
+//! Layout: C (m × n, row-major) = A (m × k) · B (k × n), both operands given by strides. B is
+//! packed into panels of 32 columns holding, for each pair of rows (2p, 2p + 1), the two bf16
+//! values of a column in one u32 lane; A into panels of 8 rows with the same pairs. The
+//! 8 × 32 micro-kernel keeps 16 accumulators in registers.
+//!
+//! Public for the throughput benchmark; the network layers use it through `Precision::Bf16`.
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
+
+const MR: usize = 8;
+const NR: usize = 32;
+/// Row pairs per block of the inner dimension.
+const KC: usize = 128;
+
+/// Whether this CPU can run the bf16 kernel.
+pub fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::sync::OnceLock;
+        static AVAILABLE: OnceLock<bool> = OnceLock::new();
+        *AVAILABLE.get_or_init(|| {
+            is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bf16")
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// f32 → bf16 bits, rounding to nearest, ties to even; NaN stays NaN.
+fn to_bf16(x: f32) -> u16 {
+    let bits = x.to_bits();
+    if x.is_nan() {
+        return ((bits >> 16) as u16) | 0x0040;
+    }
+    let rounding = 0x7fff + ((bits >> 16) & 1);
+    (bits.wrapping_add(rounding) >> 16) as u16
+}
+
+/// Two bf16 values in one lane: `lo` multiplies the even row, `hi` the odd one.
+fn pair(lo: f32, hi: f32) -> u32 {
+    u32::from(to_bf16(lo)) | (u32::from(to_bf16(hi)) << 16)
+}
+
+/// Packs a `rows` × `k` operand, element (r, p) at `data[r * rs + p * ps]`, into panels of
+/// `WIDTH` rows: panel, row pair p2, row r. Rows past `rows` and the odd row past `k` are
+/// zero. Reads in memory order and converts 16 values per instruction where one of the strides
+/// is 1 (every call of the network layers), element by element otherwise.
+fn pack<const WIDTH: usize>(
+    data: &[f32],
+    rows: usize,
+    k: usize,
+    (rs, ps): (usize, usize),
+) -> Vec<u32> {
+    // A constant width turns the slot arithmetic into shifts and masks.
+    let width = WIDTH;
+    let k2 = k.div_ceil(2);
+    let panels = rows.div_ceil(width);
+    let mut packed = vec![0u32; panels * k2 * width];
+    if rows == 0 || k == 0 {
+        return packed;
+    }
+    assert!(data.len() > (rows - 1) * rs + (k - 1) * ps);
+    let at = |r: usize, p: usize| if p < k { data[r * rs + p * ps] } else { 0.0 };
+    let slot = |r: usize, p2: usize| (r / width) * k2 * width + p2 * width + r % width;
+    // Vectorised: whole chunks of 16 pairs (ps = 1) or 16 rows (rs = 1); the rest below.
+    let (full_p2, full_rows) = match (ps, rs) {
+        (1, _) => (k / 32 * 16, rows),
+        (_, 1) => (k / 2, rows / 16 * 16),
+        _ => (0, 0),
+    };
+    #[cfg(target_arch = "x86_64")]
+    if full_p2 > 0 && full_rows > 0 {
+        let mut lanes = [0u32; 16];
+        if ps == 1 {
+            // Panel by panel and 16 pairs at a time, so the writes stay within 16 × WIDTH
+            // lanes of the packed panel.
+            for panel in 0..panels {
+                for p2 in (0..full_p2).step_by(16) {
+                    for r in panel * width..rows.min((panel + 1) * width) {
+                        // SAFETY: AVX512-BF16 is available (checked by `matmul`); the 32
+                        // values p = 2·p2 .. 2·p2 + 32 ≤ k of row r are inside `data`.
+                        unsafe { pairs_along_row(data.as_ptr().add(r * rs + 2 * p2), &mut lanes) };
+                        for (t, &v) in lanes.iter().enumerate() {
+                            packed[slot(r, p2 + t)] = v;
+                        }
+                    }
+                }
+            }
+        } else {
+            for p2 in 0..full_p2 {
+                for r in (0..full_rows).step_by(16) {
+                    // SAFETY: as above; rows r .. r + 16 ≤ rows of p = 2·p2 and 2·p2 + 1 < k.
+                    unsafe {
+                        pairs_across_rows(
+                            data.as_ptr().add(r + 2 * p2 * ps),
+                            data.as_ptr().add(r + (2 * p2 + 1) * ps),
+                            &mut lanes,
+                        )
+                    };
+                    for (t, &v) in lanes.iter().enumerate() {
+                        packed[slot(r + t, p2)] = v;
+                    }
+                }
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let (full_p2, full_rows) = (0, 0);
+    // What the vectorised part left: the pairs past full_p2 of its rows, then the other rows.
+    for r in 0..rows {
+        let first = if r < full_rows { full_p2 } else { 0 };
+        for p2 in first..k2 {
+            packed[slot(r, p2)] = pair(at(r, 2 * p2), at(r, 2 * p2 + 1));
+        }
+    }
+    packed
+}
+
+/// 32 consecutive values of a row → 16 lanes of (even, odd) bf16 pairs.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bf16")]
+unsafe fn pairs_along_row(src: *const f32, lanes: &mut [u32; 16]) {
+    let pairs = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src.add(16)), _mm512_loadu_ps(src));
+    _mm512_storeu_si512(
+        lanes.as_mut_ptr().cast(),
+        std::mem::transmute::<__m512bh, __m512i>(pairs),
+    );
+}
+
+/// 16 consecutive values of an even row and of the odd row after it → 16 lanes of pairs.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bf16")]
+unsafe fn pairs_across_rows(even: *const f32, odd: *const f32, lanes: &mut [u32; 16]) {
+    let widen = |v: __m256bh| _mm512_cvtepu16_epi32(std::mem::transmute::<__m256bh, __m256i>(v));
+    let lo = widen(_mm512_cvtneps_pbh(_mm512_loadu_ps(even)));
+    let hi = _mm512_slli_epi32::<16>(widen(_mm512_cvtneps_pbh(_mm512_loadu_ps(odd))));
+    _mm512_storeu_si512(lanes.as_mut_ptr().cast(), _mm512_or_si512(lo, hi));
+}
+
+/// dst (m × n, row-major; `accumulate` adds to it) = lhs · rhs in bf16 with f32 sums.
+/// Operand strides are (row stride, column stride). Callers check [`available`] first.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    accumulate: bool,
+    lhs: &[f32],
+    (lhs_rs, lhs_cs): (usize, usize),
+    rhs: &[f32],
+    (rhs_rs, rhs_cs): (usize, usize),
+) {
+    assert!(available(), "the bf16 kernel needs AVX512-BF16");
+    assert!(dst.len() >= m * n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            dst[..m * n].fill(0.0);
+        }
+        return;
+    }
+    let a = pack::<MR>(lhs, m, k, (lhs_rs, lhs_cs));
+    // B's columns are the packed rows.
+    let b = pack::<NR>(rhs, n, k, (rhs_cs, rhs_rs));
+    let k2 = k.div_ceil(2);
+    let mut tile = [0.0f32; MR * NR];
+    // Blocks of KC row pairs keep one B panel (KC × 32 lanes, 16 KiB) in L1 across a row of
+    // tiles; C accumulates over the blocks.
+    for kb in (0..k2).step_by(KC) {
+        let kc = KC.min(k2 - kb);
+        let add = accumulate || kb > 0;
+        for ip in 0..m.div_ceil(MR) {
+            let a_panel = &a[ip * k2 * MR + kb * MR..][..kc * MR];
+            for jp in 0..n.div_ceil(NR) {
+                let b_panel = &b[jp * k2 * NR + kb * NR..][..kc * NR];
+                // SAFETY: `available()` was asserted; the panels hold kc rows of MR and NR
+                // lanes.
+                #[cfg(target_arch = "x86_64")]
+                unsafe {
+                    kernel(kc, a_panel, b_panel, &mut tile)
+                };
+                let rows = MR.min(m - ip * MR);
+                let cols = NR.min(n - jp * NR);
+                for r in 0..rows {
+                    let out = &mut dst[(ip * MR + r) * n + jp * NR..][..cols];
+                    let sums = &tile[r * NR..r * NR + cols];
+                    if add {
+                        out.iter_mut().zip(sums).for_each(|(o, s)| *o += s);
+                    } else {
+                        out.copy_from_slice(sums);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// tile (MR × NR) = A panel · B panel, over k2 row pairs.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bf16")]
+unsafe fn kernel(k2: usize, a: &[u32], b: &[u32], tile: &mut [f32; MR * NR]) {
+    debug_assert!(a.len() >= k2 * MR && b.len() >= k2 * NR);
+    let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+    for p in 0..k2 {
+        // SAFETY (whole block): p < k2, so every read is inside the panels.
+        let b0: __m512bh = std::mem::transmute(_mm512_loadu_si512(b.as_ptr().add(p * NR).cast()));
+        let b1: __m512bh =
+            std::mem::transmute(_mm512_loadu_si512(b.as_ptr().add(p * NR + 16).cast()));
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let a: __m512bh =
+                std::mem::transmute(_mm512_set1_epi32(*a.get_unchecked(p * MR + r) as i32));
+            acc[0] = _mm512_dpbf16_ps(acc[0], a, b0);
+            acc[1] = _mm512_dpbf16_ps(acc[1], a, b1);
+        }
+    }
+    for (r, acc) in acc.iter().enumerate() {
+        _mm512_storeu_ps(tile.as_mut_ptr().add(r * NR), acc[0]);
+        _mm512_storeu_ps(tile.as_mut_ptr().add(r * NR + 16), acc[1]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounds_to_nearest_even() {
+        assert_eq!(to_bf16(1.0), 0x3f80);
+        // 1 + 2⁻⁸ is halfway between bf16 neighbours 1 and 1 + 2⁻⁷: ties go to the even one, 1.
+        assert_eq!(to_bf16(1.0 + 1.0 / 256.0), 0x3f80);
+        // Just above halfway rounds up.
+        assert_eq!(to_bf16(1.0 + 1.0 / 256.0 + 1.0 / 65536.0), 0x3f81);
+        assert_eq!(to_bf16(-2.0), 0xc000);
+        assert!(f32::from_bits(u32::from(to_bf16(f32::NAN)) << 16).is_nan());
+    }
+
+    /// The product agrees with an f64 product of the bf16-rounded operands, for shapes with
+    /// edge tiles and odd k, both transposes, overwriting and accumulating.
+    #[test]
+    fn matches_a_reference_product() {
+        if !available() {
+            eprintln!("skipped: this CPU has no AVX512-BF16");
+            return;
+        }
+        let round = |x: f32| f32::from_bits(u32::from(to_bf16(x)) << 16) as f64;
+        for &(m, n, k) in &[
+            (1, 1, 1),
+            (9, 33, 7),
+            (17, 70, 64),
+            (8, 32, 2),
+            (40, 37, 67),
+            (9, 40, 300),
+        ] {
+            let lhs: Vec<f32> = (0..m * k)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0)
+                .collect();
+            let rhs: Vec<f32> = (0..k * n)
+                .map(|i| ((i * 53 % 97) as f32 - 48.0) / 13.0)
+                .collect();
+            // lhs row-major (k, 1); rhs given transposed: element (p, j) at j * k + p.
+            let mut dst = vec![1.0f32; m * n];
+            matmul(m, n, k, &mut dst, true, &lhs, (k, 1), &rhs, (1, k));
+            for i in 0..m {
+                for j in 0..n {
+                    let exact: f64 = (0..k)
+                        .map(|p| round(lhs[i * k + p]) * round(rhs[j * k + p]))
+                        .sum();
+                    let got = dst[i * n + j] as f64;
+                    assert!(
+                        (got - 1.0 - exact).abs() < 1e-4 * (1.0 + exact.abs()),
+                        "({m},{n},{k}) at ({i},{j}): {got} vs {}",
+                        exact + 1.0
+                    );
+                }
+            }
+            // The other operand order: lhs column-major, rhs row-major.
+            let lhs_t: Vec<f32> = (0..k * m).map(|i| lhs[(i % m) * k + i / m]).collect();
+            let rhs_t: Vec<f32> = (0..k * n).map(|i| rhs[(i % n) * k + i / n]).collect();
+            let mut other = vec![1.0f32; m * n];
+            matmul(m, n, k, &mut other, true, &lhs_t, (1, m), &rhs_t, (n, 1));
+            assert_eq!(other, dst, "({m},{n},{k}): packing orders disagree");
+            let mut fresh = vec![7.0f32; m * n];
+            matmul(m, n, k, &mut fresh, false, &lhs, (k, 1), &rhs, (1, k));
+            for (f, d) in fresh.iter().zip(&dst) {
+                assert!((f + 1.0 - d).abs() < 1e-4 * (1.0 + d.abs()));
+            }
+        }
+    }
+}
