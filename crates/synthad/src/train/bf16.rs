@@ -185,14 +185,24 @@ pub fn matmul(
             let a_panel = &a[ip * k2 * MR + kb * MR..][..kc * MR];
             for jp in 0..n.div_ceil(NR) {
                 let b_panel = &b[jp * k2 * NR + kb * NR..][..kc * NR];
-                // SAFETY: `available()` was asserted; the panels hold kc rows of MR and NR
-                // lanes.
-                #[cfg(target_arch = "x86_64")]
-                unsafe {
-                    kernel(kc, a_panel, b_panel, &mut tile)
-                };
                 let rows = MR.min(m - ip * MR);
                 let cols = NR.min(n - jp * NR);
+                if rows == MR && cols == NR {
+                    // A whole tile: the kernel updates C in place.
+                    let c = &mut dst[ip * MR * n + jp * NR..][..(MR - 1) * n + NR];
+                    // SAFETY: `available()` was asserted; the panels hold kc rows of MR and
+                    // NR lanes; `c` covers MR rows of NR values at row stride n.
+                    #[cfg(target_arch = "x86_64")]
+                    unsafe {
+                        kernel(kc, a_panel, b_panel, c.as_mut_ptr(), n, add)
+                    };
+                    continue;
+                }
+                // SAFETY: as above, into the MR × NR scratch tile.
+                #[cfg(target_arch = "x86_64")]
+                unsafe {
+                    kernel(kc, a_panel, b_panel, tile.as_mut_ptr(), NR, false)
+                };
                 for r in 0..rows {
                     let out = &mut dst[(ip * MR + r) * n + jp * NR..][..cols];
                     let sums = &tile[r * NR..r * NR + cols];
@@ -207,10 +217,13 @@ pub fn matmul(
     }
 }
 
-/// tile (MR × NR) = A panel · B panel, over k2 row pairs.
+/// C (MR × NR at row stride `ldc`; `add` adds to it) = A panel · B panel, over k2 row pairs.
+///
+/// Safety: AVX512-BF16 must be available, the panels must hold k2 rows of MR and NR lanes, and
+/// `c` must point to MR rows of NR writable values, `ldc` apart.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bf16")]
-unsafe fn kernel(k2: usize, a: &[u32], b: &[u32], tile: &mut [f32; MR * NR]) {
+unsafe fn kernel(k2: usize, a: &[u32], b: &[u32], c: *mut f32, ldc: usize, add: bool) {
     debug_assert!(a.len() >= k2 * MR && b.len() >= k2 * NR);
     let mut acc = [[_mm512_setzero_ps(); 2]; MR];
     for p in 0..k2 {
@@ -226,8 +239,14 @@ unsafe fn kernel(k2: usize, a: &[u32], b: &[u32], tile: &mut [f32; MR * NR]) {
         }
     }
     for (r, acc) in acc.iter().enumerate() {
-        _mm512_storeu_ps(tile.as_mut_ptr().add(r * NR), acc[0]);
-        _mm512_storeu_ps(tile.as_mut_ptr().add(r * NR + 16), acc[1]);
+        let row = c.add(r * ldc);
+        let (mut lo, mut hi) = (acc[0], acc[1]);
+        if add {
+            lo = _mm512_add_ps(lo, _mm512_loadu_ps(row));
+            hi = _mm512_add_ps(hi, _mm512_loadu_ps(row.add(16)));
+        }
+        _mm512_storeu_ps(row, lo);
+        _mm512_storeu_ps(row.add(16), hi);
     }
 }
 
