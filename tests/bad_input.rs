@@ -243,8 +243,8 @@ fn invalid_hyperparameters_are_named() {
     assert!(err.contains("known weight must be in [0, 1]"), "{err}");
     for (flags, expected) in [
         (
-            &["--detector", "deepsad", "--known-weight", "0.5"][..],
-            "known weight applies to the classifier only",
+            &["--detector", "deepsad", "--known-weight", "1.5"][..],
+            "known weight must be in [0, 1]",
         ),
         (&["--detector", "drocc", "--drocc-gamma", "0.5"], "γ ≥ 1"),
         (

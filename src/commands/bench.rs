@@ -10,7 +10,6 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use synthad::bench::{self, BenchMethod, DetectorMethod, Stat, SummaryRow};
-use synthad::train::{Mode, TrainParams};
 
 use crate::plot;
 
@@ -32,10 +31,14 @@ pub struct BenchArgs {
     /// The benchmark data directory.
     #[arg(long, env = "SYNTHAD_DATA", default_value = "../shared/data")]
     pub data_dir: PathBuf,
-    /// Vary one hyperparameter of the synthetic method, e.g. synthetic-ratio=0,0.5,1,2
-    /// (also known-weight, margin, hidden=100x100,500x500, weight-decay, precision=f32,bf16). Replaces --methods.
+    /// Vary one hyperparameter of the --sweep-base method, e.g. synthetic-ratio=0,0.5,1,2
+    /// (also known-weight, margin, hidden=100x100,500x500, weight-decay, precision=f32,bf16).
+    /// Replaces --methods.
     #[arg(long)]
     pub sweep: Option<String>,
+    /// The method whose hyperparameter --sweep varies.
+    #[arg(long, default_value = "synthetic")]
+    pub sweep_base: String,
     /// Write every run's numbers and timings as JSON ("-" for stdout).
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -71,21 +74,18 @@ struct Sweep {
     methods: Vec<Box<dyn BenchMethod>>,
 }
 
-fn sweep_methods(spec: &str) -> Result<Sweep> {
+fn sweep_methods(spec: &str, base: &str) -> Result<Sweep> {
     let Some((name, values)) = spec.split_once('=') else {
         bail!("--sweep {spec}: expected NAME=V1,V2,...");
     };
     let values: Vec<String> = values.split(',').map(|v| v.trim().to_string()).collect();
     let mut methods: Vec<Box<dyn BenchMethod>> = Vec::new();
     for value in &values {
-        let mut params = TrainParams {
-            mode: Mode::Synthetic,
-            ..Default::default()
-        };
+        let mut params = bench::method(base)?.params;
         bench::set_param(&mut params, name, value)?;
         let params = params.check()?;
         methods.push(Box::new(DetectorMethod {
-            name: format!("synthetic[{name}={value}]"),
+            name: format!("{base}[{name}={value}]"),
             params,
         }));
     }
@@ -141,17 +141,24 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
                 name,
                 values,
                 methods,
-            } = sweep_methods(spec)?;
+            } = sweep_methods(spec, &args.sweep_base)?;
             (Some((name, values)), methods)
         }
-        None if args.methods.iter().any(|m| m == "all") => (None, bench::registry()),
-        None => (
-            None,
-            args.methods
-                .iter()
-                .map(|m| bench::method(m))
-                .collect::<synthad::Result<Vec<_>>>()?,
-        ),
+        None => {
+            let chosen = if args.methods.iter().any(|m| m == "all") {
+                bench::registry()
+            } else {
+                args.methods
+                    .iter()
+                    .map(|m| bench::method(m))
+                    .collect::<synthad::Result<Vec<_>>>()?
+            };
+            let boxed = chosen
+                .into_iter()
+                .map(|m| Box::new(m) as Box<dyn BenchMethod>)
+                .collect();
+            (None, boxed)
+        }
     };
 
     let total = scenarios.len() * seeds.len() * methods.len();
@@ -218,10 +225,19 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
             let series = |f: &dyn Fn(&SummaryRow) -> Option<Stat>| -> Vec<Option<f64>> {
                 rows.iter().map(|r| f(r).map(|s| s.mean)).collect()
             };
-            let path = args.plots.join(format!("sweep-{name}-{scenario}.png"));
+            // The default base keeps the plain name; other bases are part of it.
+            let stem = match args.sweep_base.as_str() {
+                "synthetic" => name.clone(),
+                base => format!("{base}-{name}"),
+            };
+            let path = args.plots.join(format!("sweep-{stem}-{scenario}.png"));
             plot::sweep(
                 &path,
-                &format!("{scenario}: AUPR vs {name} (mean of {} seeds)", seeds.len()),
+                &format!(
+                    "{scenario}: {} AUPR vs {name} (mean of {} seeds)",
+                    args.sweep_base,
+                    seeds.len()
+                ),
                 values,
                 &[
                     ("all anomalies", series(&|r| r.aupr)),

@@ -233,12 +233,12 @@ impl Detector {
         let synthetic_train = generator.generate(synthetic_count(normal_train.len()), &mut rng);
         let synthetic_val = generator.generate(synthetic_count(normal_val.len()), &mut rng);
         // The paper's classifier balances normals against anomalies; the other detectors
-        // minimise their papers' plain means over rows.
+        // minimise their papers' plain means over rows (known vs synthetic shares aside).
         let labeled = |normal: &Matrix, known: &Matrix, synthetic: &Matrix| {
             if params.detector == DetectorKind::Classifier {
                 LabeledSet::balanced(normal, known, synthetic, params.known_weight)
             } else {
-                LabeledSet::unweighted(normal, known, synthetic)
+                LabeledSet::unweighted(normal, known, synthetic, params.known_weight)
             }
         };
         let train = labeled(&normal_train_x, &known_train_x, &synthetic_train);

@@ -45,17 +45,15 @@ impl BenchMethod for DetectorMethod {
 /// The methods the bench knows by name: the paper's classifier as `vanilla`, `synthetic` and
 /// `unsupervised`; every other classification-based detector as `NAME` (normals vs known
 /// anomalies) and `NAME+synthetic` (vs known + synthetic ones); `iforest` on the normals.
-pub fn registry() -> Vec<Box<dyn BenchMethod>> {
-    let method = |name: String, detector: DetectorKind, mode: Mode| {
-        Box::new(DetectorMethod {
-            name,
-            params: TrainParams {
-                mode,
-                ..TrainParams::for_detector(detector)
-            },
-        }) as Box<dyn BenchMethod>
+pub fn registry() -> Vec<DetectorMethod> {
+    let method = |name: String, detector: DetectorKind, mode: Mode| DetectorMethod {
+        name,
+        params: TrainParams {
+            mode,
+            ..TrainParams::for_detector(detector)
+        },
     };
-    let mut methods: Vec<Box<dyn BenchMethod>> = Mode::ALL
+    let mut methods: Vec<DetectorMethod> = Mode::ALL
         .into_iter()
         .map(|mode| method(mode.name().to_string(), DetectorKind::Classifier, mode))
         .collect();
@@ -78,10 +76,10 @@ pub fn registry() -> Vec<Box<dyn BenchMethod>> {
     methods
 }
 
-pub fn method(name: &str) -> Result<Box<dyn BenchMethod>> {
+pub fn method(name: &str) -> Result<DetectorMethod> {
     registry()
         .into_iter()
-        .find(|m| m.name() == name)
+        .find(|m| m.name == name)
         .ok_or_else(|| {
             Error::InvalidParams(format!(
                 "unknown method {name:?}; known: {}",

@@ -148,7 +148,7 @@ mod tests {
         // rate 0.1: scores −0.1 and +0.1.
         let normal = Matrix::from_rows(1, vec![0.0; 4]);
         let anomalies = Matrix::from_rows(1, vec![1.0; 4]);
-        let set = LabeledSet::unweighted(&normal, &anomalies, &Matrix::zeros(0, 1));
+        let set = LabeledSet::unweighted(&normal, &anomalies, &Matrix::zeros(0, 1), None);
         let params = TrainParams {
             learning_rate: 0.1,
             trees: TreeParams {

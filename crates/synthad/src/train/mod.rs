@@ -150,11 +150,24 @@ impl LabeledSet {
         LabeledSet { x, target, weight }
     }
 
-    /// Normals against anomalies, every row weighing 1: the plain means of DeepSAD's, ABC's
-    /// and DROCC's objectives and of the boosted trees' log-loss.
-    pub fn unweighted(normal: &Matrix, known: &Matrix, synthetic: &Matrix) -> LabeledSet {
+    /// Normals against anomalies as the plain means of DeepSAD's, ABC's and DROCC's objectives
+    /// and of the boosted trees' log-loss: every row weighs 1, except that `known_share`, when
+    /// given and both anomaly groups have rows, splits the anomaly rows' total weight between
+    /// known (that share) and synthetic rows.
+    pub fn unweighted(
+        normal: &Matrix,
+        known: &Matrix,
+        synthetic: &Matrix,
+        known_share: Option<f64>,
+    ) -> LabeledSet {
         let mut set = LabeledSet::balanced(normal, known, synthetic, None);
         set.weight.fill(1.0);
+        let (n_n, n_k, n_s) = (normal.rows, known.rows, synthetic.rows);
+        if let (Some(share), true) = (known_share, n_k > 0 && n_s > 0) {
+            let anomalies = (n_k + n_s) as f64;
+            set.weight[n_n..n_n + n_k].fill((share * anomalies / n_k as f64) as f32);
+            set.weight[n_n + n_k..].fill(((1.0 - share) * anomalies / n_s as f64) as f32);
+        }
         set
     }
 
@@ -637,6 +650,13 @@ mod tests {
         assert!((sum(6..8) - 1.5).abs() < 1e-5);
         assert!((sum(8..12) - 4.5).abs() < 1e-5);
         assert_eq!(&set.target[5..7], &[-1.0, 1.0]);
+        // Plain means: 1 per row; with a share, the 6 anomaly rows' weight 6 splits 1.5 / 4.5.
+        let plain = LabeledSet::unweighted(&normal, &known, &synthetic, None);
+        assert!(plain.weight.iter().all(|&w| w == 1.0));
+        let shared = LabeledSet::unweighted(&normal, &known, &synthetic, Some(0.25));
+        assert_eq!(&shared.weight[..6], &[1.0; 6]);
+        assert_eq!(&shared.weight[6..8], &[0.75, 0.75]);
+        assert_eq!(&shared.weight[8..], &[1.125; 4]);
         // Proportional: every anomaly row weighs the same.
         let set = LabeledSet::balanced(&normal, &known, &synthetic, None);
         assert_eq!(set.weight[6], set.weight[11]);
@@ -699,7 +719,7 @@ mod tests {
             let train = if kind == DetectorKind::Classifier {
                 LabeledSet::balanced(&normal, &anomalies, &empty, None)
             } else {
-                LabeledSet::unweighted(&normal, &anomalies, &empty)
+                LabeledSet::unweighted(&normal, &anomalies, &empty, None)
             };
             let params = TrainParams {
                 hidden: vec![16],

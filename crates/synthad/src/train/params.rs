@@ -269,7 +269,9 @@ pub struct TrainParams {
     /// Share of the anomaly class's weight carried by known anomalies when there are synthetic
     /// ones too (the rest goes to synthetic ones). `None`: every anomaly row weighs the same, so
     /// the share is the known rows' share of the anomaly rows (the paper's plain union).
-    /// Normals and anomalies as classes always weigh the same.
+    /// For the classifier, normals and anomalies as classes always weigh the same; the other
+    /// detectors keep their objectives' plain means and only move weight between the two
+    /// anomaly groups.
     pub known_weight: Option<f64>,
     /// Widens the synthetic box by this fraction of each feature's range on each side.
     pub margin: f64,
@@ -415,12 +417,6 @@ impl TrainParams {
         }
         if !(self.margin >= 0.0 && self.margin.is_finite()) {
             return fail(format!("margin must be ≥ 0, got {}", self.margin));
-        }
-        if self.known_weight.is_some() && self.detector != DetectorKind::Classifier {
-            return fail(format!(
-                "known weight applies to the classifier only; {} weighs every row the same, as its paper does",
-                self.detector.name()
-            ));
         }
         if self.deepsad.representation == 0
             || !(self.deepsad.eta > 0.0 && self.deepsad.eta.is_finite())
