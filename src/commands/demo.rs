@@ -65,7 +65,7 @@ pub fn run(args: DemoArgs, quiet: bool) -> Result<()> {
         progress.finish();
         let (detector, fit) = fitted?;
         if fit.train.collapsed {
-            super::print_fit_summary(mode.name(), &fit);
+            super::print_fit_summary(&detector.params, &fit);
         }
         let scores = detector.decision_function(&data.test)?;
         let report = evaluate(

@@ -7,10 +7,12 @@ pub mod score;
 pub mod synth;
 pub mod train;
 
+use synthad::train::{DetectorKind, TrainParams};
 use synthad::FitReport;
 
-/// Prints what a fit did, and warns loudly when the network collapsed.
-pub fn print_fit_summary(name: &str, report: &FitReport) {
+/// Prints what a fit did, and warns loudly when the model collapsed.
+pub fn print_fit_summary(params: &TrainParams, report: &FitReport) {
+    let name = params.describe();
     let t = &report.train;
     let rows = format!(
         "{name}: {} normal + {} known + {} synthetic training rows, {} features",
@@ -31,8 +33,15 @@ pub fn print_fit_summary(name: &str, report: &FitReport) {
         t.seconds
     );
     if t.collapsed {
+        let hint = match params.detector {
+            DetectorKind::Gbt => {
+                "no split passed the trees' minimum leaf weight: give more known anomalies, or use --mode synthetic"
+            }
+            DetectorKind::IForest => "the normal training rows are all alike",
+            _ => "try --loss logistic, a lower --lr, or more known anomalies",
+        };
         eprintln!(
-            "warning: {name}: the network collapsed to a constant output (every validation row gets the same score), so its scores cannot rank anomalies; try --loss logistic, a lower --lr, or more known anomalies"
+            "warning: {name}: the model collapsed to a constant score (every validation row gets the same one), so its scores cannot rank anomalies; {hint}"
         );
     }
 }

@@ -60,7 +60,7 @@ pub fn run(args: TrainArgs, quiet: bool) -> Result<()> {
     let fitted = Detector::fit_file(&args.data, &data, params, &mut |s| progress.update(s));
     progress.finish();
     let (detector, report) = fitted?;
-    super::print_fit_summary(&detector.params.describe(), &report);
+    super::print_fit_summary(&detector.params, &report);
     detector
         .save(&args.model)
         .with_context(|| format!("saving the model to {}", args.model.display()))?;

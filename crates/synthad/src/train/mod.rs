@@ -80,7 +80,7 @@ pub fn fit_model(
         ));
     }
     let started = Instant::now();
-    Ok(match params.detector {
+    let (model, mut report): (Arc<dyn Model>, TrainReport) = match params.detector {
         DetectorKind::Gbt => {
             let (model, rounds) = BoostedTrees::fit(train, validation, params)?;
             (
@@ -100,7 +100,15 @@ pub fn fit_model(
             let (model, report) = NeuralModel::fit(train, validation, params, rng, on_epoch)?;
             (Arc::new(model), report)
         }
-    })
+    };
+    let scores = model.scores(&validation.x)?;
+    let (lo, hi) = scores
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &s| {
+            (lo.min(s), hi.max(s))
+        });
+    report.collapsed = hi - lo < COLLAPSE_SPREAD;
+    Ok((model, report))
 }
 
 /// Rows with targets (+1 anomaly, −1 normal) and per-row loss weights.
@@ -212,8 +220,8 @@ pub struct TrainReport {
     pub history: Vec<EpochStats>,
     pub samples_per_second: f64,
     pub seconds: f64,
-    /// The network gives (nearly) the same output for every validation row: it learned nothing
-    /// it can rank by.
+    /// The model gives (nearly) the same score to every validation row: it learned nothing it
+    /// can rank by.
     pub collapsed: bool,
 }
 
@@ -229,6 +237,7 @@ impl TrainReport {
             history: Vec::new(),
             samples_per_second: rows as f64 / seconds.max(1e-9),
             seconds,
+            // Set by `fit_model`.
             collapsed: false,
         }
     }
@@ -451,7 +460,7 @@ fn nearest_neighbour_radius(normals: &Matrix, rng: &mut ChaCha8Rng) -> f64 {
 /// result does not depend on the number of threads.
 const SHARD_ROWS: usize = 512;
 
-/// Spread below which validation scores count as one constant output.
+/// Spread below which validation scores count as one constant score.
 const COLLAPSE_SPREAD: f32 = 1e-6;
 
 /// Rows per chunk when computing a loss without gradients.
@@ -614,12 +623,6 @@ impl NeuralModel {
         let seconds = started.elapsed().as_secs_f64();
         network.restore(&best.2)?;
 
-        let scores = self.scores(&validation.x)?;
-        let (lo, hi) = scores
-            .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &s| {
-                (lo.min(s), hi.max(s))
-            });
         Ok(TrainReport {
             epochs: history.len(),
             steps,
@@ -628,7 +631,8 @@ impl NeuralModel {
             history,
             samples_per_second: samples as f64 / seconds.max(1e-9),
             seconds,
-            collapsed: hi - lo < COLLAPSE_SPREAD,
+            // Set by `fit_model`, for every kind of model.
+            collapsed: false,
         })
     }
 }
@@ -700,6 +704,24 @@ mod tests {
             report.collapsed,
             "expected a collapse, scores spread {spread}"
         );
+    }
+
+    #[test]
+    fn boosted_trees_without_a_split_report_a_collapse() {
+        // One anomaly among 200 normals: from log-odds log(1/200) every row's hessian is about
+        // 0.005, so no leaf reaches the minimum hessian of 1 and no tree splits.
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        let normal = Matrix::from_rows(
+            2,
+            (0..400)
+                .map(|_| rand::Rng::random_range(&mut rng, 0.0..1.0))
+                .collect(),
+        );
+        let known = Matrix::from_rows(2, vec![3.0, 3.0]);
+        let set = LabeledSet::unweighted(&normal, &known, &Matrix::zeros(0, 2), None);
+        let params = TrainParams::for_detector(DetectorKind::Gbt);
+        let (_, report) = fit_model(&set, &set, &params, &mut rng, &mut |_| {}).unwrap();
+        assert!(report.collapsed);
     }
 
     #[test]
