@@ -149,7 +149,7 @@ pub struct ParamArgs {
     #[arg(long)]
     pub max_epochs: Option<usize>,
     /// Early-stopping patience in epochs (but at least --min-patience-steps optimizer steps)
-    /// [per detector: classifier 7; others as many as --max-epochs].
+    /// [per detector: classifier 7; deepsad 50; abc, drocc 100, their whole default run].
     #[arg(long)]
     pub patience: Option<usize>,
     #[arg(long, default_value_t = TrainParams::default().min_patience_steps)]
