@@ -14,6 +14,48 @@ use rand_chacha::ChaCha8Rng;
 use synthad::prepare::Matrix;
 use synthad::train::{bf16, fit_model, LabeledSet, Precision, TrainParams};
 
+/// dst (m × n, row-major) = lhs · rhs with the `gemm` crate's f32 kernels; operand strides are
+/// (row stride, column stride).
+#[allow(clippy::too_many_arguments)]
+fn sgemm(
+    (m, n, k): (usize, usize, usize),
+    dst: &mut [f32],
+    lhs: &[f32],
+    (lhs_rs, lhs_cs): (usize, usize),
+    rhs: &[f32],
+    (rhs_rs, rhs_cs): (usize, usize),
+    parallelism: gemm::Parallelism,
+) {
+    assert!(dst.len() >= m * n);
+    assert!(lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs);
+    assert!(rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
+    // SAFETY: the asserts keep every element the kernel touches inside the slices, and `dst`
+    // is a distinct &mut.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            lhs.as_ptr(),
+            lhs_cs as isize,
+            lhs_rs as isize,
+            rhs.as_ptr(),
+            rhs_cs as isize,
+            rhs_rs as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
 /// FLOP/s of a large single-precision product with the `gemm` kernels synthad's layers use.
 fn peak_sgemm(threads: usize) -> f64 {
     let n = 2048;
@@ -28,30 +70,7 @@ fn peak_sgemm(threads: usize) -> f64 {
     let mut best = 0.0f64;
     for _ in 0..3 {
         let started = std::time::Instant::now();
-        // SAFETY: all three buffers are n × n, row-major, and distinct.
-        unsafe {
-            gemm::gemm(
-                n,
-                n,
-                n,
-                c.as_mut_ptr(),
-                1,
-                n as isize,
-                false,
-                a.as_ptr(),
-                1,
-                n as isize,
-                b.as_ptr(),
-                1,
-                n as isize,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                parallelism,
-            );
-        }
+        sgemm((n, n, n), &mut c, &a, (n, 1), &b, (n, 1), parallelism);
         best = best.max(2.0 * (n * n * n) as f64 / started.elapsed().as_secs_f64());
     }
     assert_eq!(c[0], n as f32 * 0.5);
@@ -115,30 +134,15 @@ fn time_kernels() {
         let mut best = [0.0f64; 2];
         for _ in 0..20 {
             let started = std::time::Instant::now();
-            // SAFETY: `data` covers both operands at these strides; `dst` is m × n.
-            unsafe {
-                gemm::gemm(
-                    m,
-                    n,
-                    k,
-                    dst.as_mut_ptr(),
-                    1,
-                    n as isize,
-                    false,
-                    data.as_ptr(),
-                    ls.1 as isize,
-                    ls.0 as isize,
-                    data.as_ptr(),
-                    rs.1 as isize,
-                    rs.0 as isize,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                );
-            }
+            sgemm(
+                (m, n, k),
+                &mut dst,
+                &data,
+                ls,
+                &data,
+                rs,
+                gemm::Parallelism::None,
+            );
             best[0] = best[0].max(flops / started.elapsed().as_secs_f64());
             if bf16::available() {
                 let started = std::time::Instant::now();

@@ -481,9 +481,12 @@ impl NeuralModel {
         let mut total = 0.0;
         for start in (0..set.len()).step_by(EVAL_CHUNK) {
             let end = (start + EVAL_CHUNK).min(set.len());
-            let rows: Vec<usize> = (start..end).collect();
-            let x = set.x.select_rows(&rows);
-            let x = Tensor::from_vec(x.data, (x.rows, x.cols), &Device::Cpu)?;
+            let cols = set.x.cols;
+            let x = Tensor::from_slice(
+                &set.x.data[start * cols..end * cols],
+                (end - start, cols),
+                &Device::Cpu,
+            )?;
             let y = Tensor::from_slice(&set.target[start..end], end - start, &Device::Cpu)?;
             let w = Tensor::from_slice(&set.weight[start..end], end - start, &Device::Cpu)?;
             let s = self.objective.score(&self.network, &x, false)?;
@@ -640,7 +643,20 @@ impl NeuralModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
+    use rand::{Rng, SeedableRng};
+
+    /// rows × cols values uniform on [lo, hi), drawn row by row.
+    fn uniform(rng: &mut ChaCha8Rng, rows: usize, cols: usize, lo: f32, hi: f32) -> Matrix {
+        let data = (0..rows * cols).map(|_| rng.random_range(lo..hi)).collect();
+        Matrix::from_rows(cols, data)
+    }
+
+    /// A cloud of rows within ±0.1 of `center` in every column.
+    fn cloud(rng: &mut ChaCha8Rng, rows: usize, cols: usize, center: f32) -> Matrix {
+        let mut m = uniform(rng, rows, cols, -0.1, 0.1);
+        m.data.iter_mut().for_each(|v| *v += center);
+        m
+    }
 
     #[test]
     fn balanced_weights_split_as_asked() {
@@ -672,18 +688,8 @@ mod tests {
         // A huge learning rate kills every ReLU within a few steps: the output is the last
         // bias for every row.
         let mut rng = ChaCha8Rng::seed_from_u64(5);
-        let normal = Matrix::from_rows(
-            2,
-            (0..400)
-                .map(|_| rand::Rng::random_range(&mut rng, 0.0..1.0))
-                .collect(),
-        );
-        let known = Matrix::from_rows(
-            2,
-            (0..40)
-                .map(|_| rand::Rng::random_range(&mut rng, 2.0..3.0))
-                .collect(),
-        );
+        let normal = uniform(&mut rng, 200, 2, 0.0, 1.0);
+        let known = uniform(&mut rng, 20, 2, 2.0, 3.0);
         let train = LabeledSet::balanced(&normal, &known, &Matrix::zeros(0, 2), None);
         let params = TrainParams {
             hidden: vec![8],
@@ -711,12 +717,7 @@ mod tests {
         // One anomaly among 200 normals: from log-odds log(1/200) every row's hessian is about
         // 0.005, so no leaf reaches the minimum hessian of 1 and no tree splits.
         let mut rng = ChaCha8Rng::seed_from_u64(6);
-        let normal = Matrix::from_rows(
-            2,
-            (0..400)
-                .map(|_| rand::Rng::random_range(&mut rng, 0.0..1.0))
-                .collect(),
-        );
+        let normal = uniform(&mut rng, 200, 2, 0.0, 1.0);
         let known = Matrix::from_rows(2, vec![3.0, 3.0]);
         let set = LabeledSet::unweighted(&normal, &known, &Matrix::zeros(0, 2), None);
         let params = TrainParams::for_detector(DetectorKind::Gbt);
@@ -728,14 +729,8 @@ mod tests {
     fn every_detector_separates_a_separable_problem_reproducibly() {
         // Normals near 0.2, anomalies near 0.8, in 2-D.
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let points = |c: f32, n: usize, rng: &mut ChaCha8Rng| {
-            let data = (0..n * 2)
-                .map(|_| c + rand::Rng::random_range(rng, -0.1..0.1))
-                .collect();
-            Matrix::from_rows(2, data)
-        };
-        let normal = points(0.2, 200, &mut rng);
-        let anomalies = points(0.8, 50, &mut rng);
+        let normal = cloud(&mut rng, 200, 2, 0.2);
+        let anomalies = cloud(&mut rng, 50, 2, 0.8);
         let empty = Matrix::zeros(0, 2);
         for kind in DetectorKind::ALL {
             let train = if kind == DetectorKind::Classifier {
@@ -790,15 +785,9 @@ mod tests {
             return;
         }
         let mut rng = ChaCha8Rng::seed_from_u64(4);
-        let points = |c: f32, n: usize, rng: &mut ChaCha8Rng| {
-            let data = (0..n * 3)
-                .map(|_| c + rand::Rng::random_range(rng, -0.1..0.1))
-                .collect();
-            Matrix::from_rows(3, data)
-        };
         let train = LabeledSet::balanced(
-            &points(0.2, 300, &mut rng),
-            &points(0.8, 60, &mut rng),
+            &cloud(&mut rng, 300, 3, 0.2),
+            &cloud(&mut rng, 60, 3, 0.8),
             &Matrix::zeros(0, 3),
             None,
         );

@@ -71,11 +71,13 @@ impl Objective {
 
     /// Per-row loss of scores `s` for targets `y` (±1), [n].
     pub fn row_loss(&self, s: &Tensor, y: &Tensor) -> Result<Tensor> {
-        // 1 for anomalies, 0 for normals: picks each row's branch.
-        let anomaly = ((y + 1.0)? * 0.5)?;
-        let normal = (1.0 - &anomaly)?;
-        let pick =
-            |a: Tensor, n: Tensor| -> Result<Tensor> { Ok(((a * &anomaly)? + (n * &normal)?)?) };
+        // Each row's branch, for the objectives with a different loss per class: the anomaly
+        // loss where y = +1, the normal one where y = −1.
+        let pick = |a: Tensor, n: Tensor| -> Result<Tensor> {
+            let anomaly = ((y + 1.0)? * 0.5)?;
+            let normal = (1.0 - &anomaly)?;
+            Ok(((a * &anomaly)? + (n * &normal)?)?)
+        };
         match self {
             Objective::Classifier { loss: Loss::Hinge } => Ok((1.0 - (s * y)?)?.relu()?),
             Objective::Classifier {
