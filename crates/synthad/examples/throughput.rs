@@ -1,18 +1,28 @@
 //! Training and scoring throughput of the default network (ReLU 500-500, hinge loss, AdamW,
-//! batch 1024) on a fixed random problem of the nsl-kdd scenario's shape (27,800 rows × 113
-//! features). The same problem as bench/pytorch_reference.py; bench/compare.sh runs both.
+//! batch 1024) in `synthetic` mode on the nsl-kdd scenario's training set (seed 0: 13,449
+//! normal rows, 923 known anomalies, 13,449 synthetic ones, 113 encoded features), scoring its
+//! 22,544 encoded test rows. bench/pytorch_reference.py trains and scores the same exported
+//! rows; bench/compare.sh runs both, alternating.
 //!
-//!     cargo run --release -p synthad --example throughput -- [threads] [epochs] [f32|bf16]
+//!     cargo run --release -p synthad --example throughput -- [threads] [epochs] [f32|bf16] [nsl-kdd|random]
+//!     cargo run --release -p synthad --example throughput -- export PATH.npz
 //!     cargo run --release -p synthad --example throughput -- kernels
 //!
-//! `kernels` times the three matrix products of a 512-row shard through a 500-wide layer
-//! (forward, weight gradient, input gradient) with gemm's f32 kernel and synthad's bf16 one.
+//! `random` trains on uniform random rows of the same shape, labeled half and half: no row
+//! ever clears the hinge margin, so every row keeps a gradient (the dense worst case).
+//! `export` writes the nsl-kdd rows (x, y, w, test_x) for the PyTorch reference. `kernels`
+//! times the three matrix products of a 512-row shard through a 500-wide layer (forward,
+//! weight gradient, input gradient) with gemm's f32 kernel and synthad's bf16 one.
+//! The benchmark data are read from $SYNTHAD_DATA, else ../shared/data.
+
+use std::path::PathBuf;
 
 use rand::{Rng, SeedableRng};
 
 use rand_chacha::ChaCha8Rng;
 use synthad::prepare::Matrix;
 use synthad::train::{bf16, fit_model, LabeledSet, Precision, TrainParams};
+use synthad::TrainingData;
 
 /// dst (m × n, row-major) = lhs · rhs with the `gemm` crate's f32 kernels; operand strides are
 /// (row stride, column stride).
@@ -158,19 +168,39 @@ fn time_kernels() {
     }
 }
 
-fn main() {
-    if std::env::args().nth(1).as_deref() == Some("kernels") {
-        return time_kernels();
+/// The rows a benchmark trains and scores on.
+struct Problem {
+    train: LabeledSet,
+    test: Matrix,
+}
+
+/// The nsl-kdd scenario (seed 0) prepared as `synthad bench`'s `synthetic` method prepares it.
+fn nsl_kdd() -> Problem {
+    let dir = std::env::var_os("SYNTHAD_DATA").map_or("../shared/data".into(), PathBuf::from);
+    let scenario = synthad::bench::load("nsl-kdd", &dir, 0).unwrap_or_else(|e| {
+        panic!(
+            "the nsl-kdd scenario from {} (set SYNTHAD_DATA): {e}",
+            dir.display()
+        )
+    });
+    let params = synthad::bench::method("synthetic")
+        .expect("the synthetic method")
+        .params;
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let data = TrainingData::new(&scenario.train, &scenario.split, &params, &mut rng)
+        .expect("the training rows");
+    let test = data
+        .preprocessor
+        .transform(&scenario.test)
+        .expect("the test rows");
+    Problem {
+        train: data.train,
+        test,
     }
-    let mut args = std::env::args().skip(1);
-    let threads: usize = args.next().map_or(2, |a| a.parse().expect("threads"));
-    let epochs: usize = args.next().map_or(5, |a| a.parse().expect("epochs"));
-    let precision: Precision = args
-        .next()
-        .map_or(Ok(Precision::F32), |a| a.parse())
-        .expect("precision: f32 or bf16");
-    synthad::keep_freed_memory();
-    synthad::set_threads(threads);
+}
+
+/// Uniform random rows of nsl-kdd's shape, the first half normal, the rest anomalies.
+fn random() -> Problem {
     let (rows, cols) = (27_800, 113);
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let x = Matrix::from_rows(
@@ -180,12 +210,81 @@ fn main() {
     let half = rows / 2;
     let normal = x.select_rows(&(0..half).collect::<Vec<_>>());
     let synthetic = x.select_rows(&(half..rows).collect::<Vec<_>>());
-    let empty = Matrix::zeros(0, cols);
-    let train = LabeledSet::balanced(&normal, &empty, &synthetic, None);
+    Problem {
+        train: LabeledSet::balanced(&normal, &Matrix::zeros(0, cols), &synthetic, None),
+        test: x,
+    }
+}
+
+/// Writes the nsl-kdd problem as an npz archive: x, y (±1), w (row weights), test_x.
+fn export(path: &str) {
+    use npyz::WriterBuilder;
+    let problem = nsl_kdd();
+    let mut npz = npyz::npz::NpzWriter::create(path).expect("create the npz file");
+    let arrays: [(&str, &[f32], Vec<u64>); 4] = [
+        (
+            "x",
+            &problem.train.x.data,
+            vec![problem.train.x.rows as u64, problem.train.x.cols as u64],
+        ),
+        ("y", &problem.train.target, vec![problem.train.len() as u64]),
+        ("w", &problem.train.weight, vec![problem.train.len() as u64]),
+        (
+            "test_x",
+            &problem.test.data,
+            vec![problem.test.rows as u64, problem.test.cols as u64],
+        ),
+    ];
+    for (name, values, shape) in arrays {
+        let mut writer = npz
+            .array::<f32>(name, Default::default())
+            .expect("an npz entry")
+            .default_dtype()
+            .shape(&shape)
+            .begin_nd()
+            .expect("an npz entry");
+        writer
+            .extend(values.iter().copied())
+            .expect("write the npz file");
+        writer.finish().expect("write the npz file");
+    }
+    println!(
+        "wrote {path}: {} training rows, {} test rows, {} features",
+        problem.train.len(),
+        problem.test.rows,
+        problem.train.x.cols
+    );
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    match args.next().as_deref() {
+        Some("kernels") => return time_kernels(),
+        Some("export") => return export(&args.next().expect("export PATH.npz")),
+        _ => {}
+    }
+    let mut args = std::env::args().skip(1);
+    let threads: usize = args.next().map_or(2, |a| a.parse().expect("threads"));
+    let epochs: usize = args.next().map_or(5, |a| a.parse().expect("epochs"));
+    let precision: Precision = args
+        .next()
+        .map_or(Ok(Precision::F32), |a| a.parse())
+        .expect("precision: f32 or bf16");
+    let problem_name = args.next().unwrap_or_else(|| "nsl-kdd".into());
+    let problem = match problem_name.as_str() {
+        "nsl-kdd" => nsl_kdd(),
+        "random" => random(),
+        other => panic!("problem: nsl-kdd or random, not {other}"),
+    };
+    synthad::keep_freed_memory();
+    synthad::set_threads(threads);
+    let train = &problem.train;
+    let cols = train.x.cols;
+    // Early stopping off: the validation set only has to exist.
     let validation = LabeledSet::balanced(
-        &normal.select_rows(&[0, 1]),
-        &empty,
-        &synthetic.select_rows(&[0, 1]),
+        &train.x.select_rows(&[0, 1]),
+        &Matrix::zeros(0, cols),
+        &train.x.select_rows(&[train.len() - 2, train.len() - 1]),
         None,
     );
     let params = TrainParams {
@@ -194,14 +293,15 @@ fn main() {
         precision,
         ..Default::default()
     };
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
     let (model, report) =
-        fit_model(&train, &validation, &params, &mut rng, &mut |_| {}).expect("training");
+        fit_model(train, &validation, &params, &mut rng, &mut |_| {}).expect("training");
     let mut scoring = 0.0f64;
     for _ in 0..3 {
         let started = std::time::Instant::now();
-        let scores = model.scores(&x).expect("scoring");
-        assert_eq!(scores.len(), rows);
-        scoring = scoring.max(rows as f64 / started.elapsed().as_secs_f64());
+        let scores = model.scores(&problem.test).expect("scoring");
+        assert_eq!(scores.len(), problem.test.rows);
+        scoring = scoring.max(problem.test.rows as f64 / started.elapsed().as_secs_f64());
     }
     // Floating-point operations per row: 2 per multiply-add; forward once, backward twice
     // except the first layer's input gradient, which training skips.
@@ -215,7 +315,7 @@ fn main() {
         format!("peak sgemm 2048³ {:.1} GFLOP/s", peak_sgemm(threads) / 1e9)
     };
     println!(
-        "synthad {precision:?} threads {threads}: training {:.0} samples/s ({:.1} GFLOP/s; {} epochs, {:.2} s), scoring {scoring:.0} rows/s ({:.1} GFLOP/s); {peak}",
+        "synthad {precision:?} {problem_name} threads {threads}: training {:.0} samples/s ({:.1} GFLOP/s; {} epochs, {:.2} s), scoring {scoring:.0} rows/s ({:.1} GFLOP/s); {peak}",
         report.samples_per_second,
         report.samples_per_second * train_flops / 1e9,
         report.epochs,

@@ -195,10 +195,87 @@ impl Detector {
             )));
         }
         let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
+        let data = TrainingData::new(table, split, &params, &mut rng)?;
+        let (model, train_report) =
+            fit_model(&data.train, &data.validation, &params, &mut rng, on_epoch)?;
+        let threshold = fit_threshold(&model.scores(&data.normal_validation)?, params.target_fpr);
+
+        let mut known_kinds: Vec<String> = split.known.iter().map(|(_, k)| k.clone()).collect();
+        known_kinds.sort();
+        known_kinds.dedup();
+        if !params.uses_known() {
+            known_kinds.clear();
+        }
+        let report = FitReport {
+            train: train_report,
+            normal_rows: data.normal_rows,
+            known_rows: data.known_rows,
+            synthetic_rows: data.synthetic_rows,
+            validation_rows: data.validation.len(),
+            features: data.preprocessor.n_features(),
+        };
+        let detector = Detector {
+            schema: None,
+            preprocessor: data.preprocessor,
+            model,
+            threshold,
+            params,
+            labels: None,
+            known_kinds,
+            generator: data.generator,
+        };
+        Ok((detector, report))
+    }
+
+    /// Anomaly scores of typed rows (higher = more anomalous).
+    pub fn decision_function(&self, table: &Table) -> Result<Vec<f32>> {
+        let x = self.preprocessor.transform(table)?;
+        self.model.scores(&x)
+    }
+
+    /// Hard decisions at the fitted threshold (true = anomaly).
+    pub fn predict(&self, table: &Table) -> Result<Vec<bool>> {
+        Ok(predict(&self.decision_function(table)?, self.threshold))
+    }
+
+    /// Reads a file with the model's schema. The raw table is returned too, for carrying id and
+    /// label columns through.
+    pub fn read_file(&self, path: &Path) -> Result<(RawTable, Table)> {
+        let schema = self.file_schema()?;
+        let raw = RawTable::read(path, &schema.read)?;
+        let table = schema.table_from(&raw)?;
+        Ok((raw, table))
+    }
+}
+
+/// What a detector trains on, before any model: the preprocessing fitted on the training
+/// rows, the synthetic-anomaly box, and the encoded training and validation sets.
+pub struct TrainingData {
+    pub preprocessor: Preprocessor,
+    pub generator: UniformBox,
+    pub train: LabeledSet,
+    pub validation: LabeledSet,
+    /// The held-out normal rows, on which the threshold is fitted.
+    pub normal_validation: Matrix,
+    /// Rows of each kind in `train`.
+    pub normal_rows: usize,
+    pub known_rows: usize,
+    pub synthetic_rows: usize,
+}
+
+impl TrainingData {
+    /// Splits off validation rows, fits the preprocessing and the box, and draws the synthetic
+    /// anomalies, all from `rng` (a fit continues with the same generator).
+    pub fn new(
+        table: &Table,
+        split: &RowSplit,
+        params: &TrainParams,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<TrainingData> {
         let mut normal = split.normal.clone();
         let mut known: Vec<usize> = split.known.iter().map(|(r, _)| *r).collect();
-        normal.shuffle(&mut rng);
-        known.shuffle(&mut rng);
+        normal.shuffle(rng);
+        known.shuffle(rng);
         let (normal_val, normal_train) = hold_out(&normal, params.validation_fraction);
         let (known_val, known_train) = hold_out(&known, params.validation_fraction);
 
@@ -230,8 +307,8 @@ impl Detector {
                 0
             }
         };
-        let synthetic_train = generator.generate(synthetic_count(normal_train.len()), &mut rng);
-        let synthetic_val = generator.generate(synthetic_count(normal_val.len()), &mut rng);
+        let synthetic_train = generator.generate(synthetic_count(normal_train.len()), rng);
+        let synthetic_val = generator.generate(synthetic_count(normal_val.len()), rng);
         // The paper's classifier balances normals against anomalies; the other detectors
         // minimise their papers' plain means over rows (known vs synthetic shares aside).
         let labeled = |normal: &Matrix, known: &Matrix, synthetic: &Matrix| {
@@ -241,60 +318,16 @@ impl Detector {
                 LabeledSet::unweighted(normal, known, synthetic, params.known_weight)
             }
         };
-        let train = labeled(&normal_train_x, &known_train_x, &synthetic_train);
-        let validation = labeled(&normal_val_x, &known_val_x, &synthetic_val);
-        let (model, train_report) = fit_model(&train, &validation, &params, &mut rng, on_epoch)?;
-        let threshold = fit_threshold(&model.scores(&normal_val_x)?, params.target_fpr);
-
-        let mut known_kinds: Vec<String> = split.known.iter().map(|(_, k)| k.clone()).collect();
-        known_kinds.sort();
-        known_kinds.dedup();
-        if !params.uses_known() {
-            known_kinds.clear();
-        }
-        let report = FitReport {
-            train: train_report,
-            normal_rows: normal_train.len(),
-            known_rows: if params.uses_known() {
-                known_train.len()
-            } else {
-                0
-            },
+        Ok(TrainingData {
+            train: labeled(&normal_train_x, &known_train_x, &synthetic_train),
+            validation: labeled(&normal_val_x, &known_val_x, &synthetic_val),
+            normal_rows: normal_train_x.rows,
+            known_rows: known_train_x.rows,
             synthetic_rows: synthetic_train.rows,
-            validation_rows: validation.len(),
-            features: n_features,
-        };
-        let detector = Detector {
-            schema: None,
+            normal_validation: normal_val_x,
             preprocessor,
-            model,
-            threshold,
-            params,
-            labels: None,
-            known_kinds,
             generator,
-        };
-        Ok((detector, report))
-    }
-
-    /// Anomaly scores of typed rows (higher = more anomalous).
-    pub fn decision_function(&self, table: &Table) -> Result<Vec<f32>> {
-        let x = self.preprocessor.transform(table)?;
-        self.model.scores(&x)
-    }
-
-    /// Hard decisions at the fitted threshold (true = anomaly).
-    pub fn predict(&self, table: &Table) -> Result<Vec<bool>> {
-        Ok(predict(&self.decision_function(table)?, self.threshold))
-    }
-
-    /// Reads a file with the model's schema. The raw table is returned too, for carrying id and
-    /// label columns through.
-    pub fn read_file(&self, path: &Path) -> Result<(RawTable, Table)> {
-        let schema = self.file_schema()?;
-        let raw = RawTable::read(path, &schema.read)?;
-        let table = schema.table_from(&raw)?;
-        Ok((raw, table))
+        })
     }
 }
 

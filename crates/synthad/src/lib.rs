@@ -18,7 +18,7 @@ pub mod score;
 pub mod synthesize;
 pub mod train;
 
-pub use detector::{fit_generator, DataSpec, Detector, FitReport, InputSchema};
+pub use detector::{fit_generator, DataSpec, Detector, FitReport, InputSchema, TrainingData};
 pub use error::{Error, Result};
 
 /// Sets the number of threads used by the matrix kernels. Call it before the first model is

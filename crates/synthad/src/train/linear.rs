@@ -100,6 +100,25 @@ fn with_slice<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> candle_core::Result
     }
 }
 
+/// The rows `rows` of a row-major matrix with `cols` columns, in order.
+fn gather_rows(data: &[f32], cols: usize, rows: &[usize]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(rows.len() * cols);
+    for &r in rows {
+        out.extend_from_slice(&data[r * cols..(r + 1) * cols]);
+    }
+    out
+}
+
+/// The inverse of [`gather_rows`]: a `total`-row matrix holding `data`'s rows at `rows`, zero
+/// elsewhere.
+fn scatter_rows(data: &[f32], cols: usize, rows: &[usize], total: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; total * cols];
+    for (&r, row) in rows.iter().zip(data.chunks_exact(cols)) {
+        out[r * cols..(r + 1) * cols].copy_from_slice(row);
+    }
+    out
+}
+
 impl CustomOp3 for Linear {
     fn name(&self) -> &'static str {
         "fused-linear"
@@ -165,6 +184,7 @@ impl CustomOp3 for Linear {
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let (rows, inputs) = x.dims2()?;
         let outputs = w.dims2()?.0;
+        let x_tracked = x.track_op();
         let (x, w) = (x.contiguous()?, w.contiguous()?);
         // dz = dL/d(x·wᵀ + b): the output gradient, masked by the ReLU.
         let grad_y = grad_y.contiguous()?;
@@ -181,22 +201,46 @@ impl CustomOp3 for Linear {
         } else {
             with_slice(&grad_y, <[f32]>::to_vec)?
         };
+        // Rows whose gradient is all zero add nothing to dw, db or dx. The hinge loss is flat
+        // beyond the margin, so once a classifier fits, most rows are such rows (99.8% of a
+        // step on nsl-kdd after the first epochs): the products run on the others only.
+        let active: Vec<usize> = dz
+            .chunks_exact(outputs)
+            .enumerate()
+            .filter(|(_, g)| g.iter().any(|&v| v != 0.0))
+            .map(|(r, _)| r)
+            .collect();
+        let m = active.len();
+        let dz = if m == rows {
+            dz
+        } else {
+            gather_rows(&dz, outputs, &active)
+        };
         // dw = dzᵀ · x  (outputs × inputs); dzᵀ[j, r] = dz[r, j].
         let mut dw = vec![0.0f32; outputs * inputs];
-        with_slice(&x, |x| {
-            matmul(
-                self.precision,
-                outputs,
-                inputs,
-                rows,
-                &mut dw,
-                false,
-                &dz,
-                (1, outputs),
-                x,
-                (inputs, 1),
-            )
-        })?;
+        if m > 0 {
+            with_slice(&x, |x| {
+                let gathered;
+                let x = if m == rows {
+                    x
+                } else {
+                    gathered = gather_rows(x, inputs, &active);
+                    &gathered
+                };
+                matmul(
+                    self.precision,
+                    outputs,
+                    inputs,
+                    m,
+                    &mut dw,
+                    false,
+                    &dz,
+                    (1, outputs),
+                    x,
+                    (inputs, 1),
+                )
+            })?;
+        }
         // db = column sums of dz.
         let mut db = vec![0.0f32; outputs];
         for row in dz.chunks_exact(outputs) {
@@ -204,24 +248,30 @@ impl CustomOp3 for Linear {
                 *s += g;
             }
         }
-        // dx = dz · w (rows × inputs), only when something upstream needs it.
-        let dx = if x.track_op() {
-            let mut dx = vec![0.0f32; rows * inputs];
-            with_slice(&w, |w| {
-                matmul(
-                    self.precision,
-                    rows,
-                    inputs,
-                    outputs,
-                    &mut dx,
-                    false,
-                    &dz,
-                    (outputs, 1),
-                    w,
-                    (inputs, 1),
-                )
-            })?;
-            Some(Tensor::from_vec(dx, (rows, inputs), x.device())?)
+        // dx = dz · w (rows × inputs), only when something upstream needs it; zero on the
+        // rows without gradient.
+        let dx = if x_tracked {
+            let mut dx = vec![0.0f32; m * inputs];
+            if m > 0 {
+                with_slice(&w, |w| {
+                    matmul(
+                        self.precision,
+                        m,
+                        inputs,
+                        outputs,
+                        &mut dx,
+                        false,
+                        &dz,
+                        (outputs, 1),
+                        w,
+                        (inputs, 1),
+                    )
+                })?;
+            }
+            if m < rows {
+                dx = scatter_rows(&dx, inputs, &active, rows);
+            }
+            Some(Tensor::from_vec(dx, (rows, inputs), w.device())?)
         } else {
             None
         };
