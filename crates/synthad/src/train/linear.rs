@@ -82,7 +82,10 @@ fn matmul(
     }
 }
 
-fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout) -> candle_core::Result<&'a [f32]> {
+pub(super) fn contiguous_f32<'a>(
+    storage: &'a CpuStorage,
+    layout: &Layout,
+) -> candle_core::Result<&'a [f32]> {
     match layout.contiguous_offsets() {
         Some((start, end)) => Ok(&storage.as_slice::<f32>()?[start..end]),
         None => Err(candle_core::Error::Msg(
@@ -98,6 +101,34 @@ fn with_slice<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> candle_core::Result
         candle_core::Storage::Cpu(storage) => Ok(f(contiguous_f32(storage, layout)?)),
         _ => Err(candle_core::Error::Msg("linear: CPU tensors only".into())),
     }
+}
+
+/// The rows of `dz` (row-major, `outputs` wide) that the products need: those with a nonzero
+/// gradient, or all when that changes the kernels' rounding. Leaving rows of zeros out of a
+/// sum changes nothing (fma(0, x, s) = s) as long as gemm takes the same path: it does not for
+/// a single output (a vectorized dot product over rows, whose lanes would shift) or for at
+/// most 2 rows (an outer-product path that rounds each term), so such cases keep zero rows.
+fn rows_with_gradient(dz: &[f32], outputs: usize) -> Vec<usize> {
+    let rows = dz.len() / outputs.max(1);
+    if outputs <= 1 {
+        return (0..rows).collect();
+    }
+    let active: Vec<bool> = dz
+        .chunks_exact(outputs)
+        .map(|g| g.iter().any(|&v| v != 0.0))
+        .collect();
+    let count = active.iter().filter(|&&a| a).count();
+    // Enough zero rows (the first ones) to reach 3, where the sum runs on the micro-kernels.
+    let mut padding = 3usize.saturating_sub(count).min(rows - count);
+    (0..rows)
+        .filter(|&r| {
+            active[r] || {
+                let pad = padding > 0;
+                padding -= pad as usize;
+                pad
+            }
+        })
+        .collect()
 }
 
 /// The rows `rows` of a row-major matrix with `cols` columns, in order.
@@ -204,12 +235,7 @@ impl CustomOp3 for Linear {
         // Rows whose gradient is all zero add nothing to dw, db or dx. The hinge loss is flat
         // beyond the margin, so once a classifier fits, most rows are such rows (99.8% of a
         // step on nsl-kdd after the first epochs): the products run on the others only.
-        let active: Vec<usize> = dz
-            .chunks_exact(outputs)
-            .enumerate()
-            .filter(|(_, g)| g.iter().any(|&v| v != 0.0))
-            .map(|(r, _)| r)
-            .collect();
+        let active = rows_with_gradient(&dz, outputs);
         let m = active.len();
         let dz = if m == rows {
             dz
@@ -348,6 +374,99 @@ mod tests {
                 .unwrap();
             for v in [&x, &w, &b] {
                 close(g_fused.get(v).unwrap(), g_ref.get(v).unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn rows_needed_are_the_nonzero_ones_padded_to_three() {
+        let dz = |rows: &[usize]| {
+            let mut dz = vec![0.0f32; 8 * 2];
+            for &r in rows {
+                dz[r * 2 + 1] = 0.5;
+            }
+            dz
+        };
+        assert_eq!(rows_with_gradient(&dz(&[1, 4, 6, 7]), 2), [1, 4, 6, 7]);
+        assert_eq!(rows_with_gradient(&dz(&[5]), 2), [0, 1, 5]);
+        assert_eq!(rows_with_gradient(&dz(&[]), 2), [0, 1, 2]);
+        assert_eq!(rows_with_gradient(&[0.0, 0.0, 1.0], 1), [0, 1, 2]);
+        assert_eq!(rows_with_gradient(&[0.0; 4], 2), [0, 1]);
+    }
+
+    /// With most rows' gradient zero (a hinge loss beyond the margin), the gradients equal a
+    /// dense computation over every row bit for bit, and the input gradient of those rows is 0.
+    #[test]
+    fn rows_without_gradient_are_skipped_exactly() {
+        use rand::{Rng, SeedableRng};
+        let device = Device::Cpu;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let (rows, inputs, outputs) = (40, 24, 30);
+        let mut values =
+            |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-1.0..1.0)).collect() };
+        let (x_values, w_values, b_values, upstream) = (
+            values(rows * inputs),
+            values(outputs * inputs),
+            values(outputs),
+            values(rows * outputs),
+        );
+        let x = Var::from_vec(x_values.clone(), (rows, inputs), &device).unwrap();
+        let w = Var::from_vec(w_values.clone(), (outputs, inputs), &device).unwrap();
+        let b = Var::from_vec(b_values, outputs, &device).unwrap();
+        for active in [vec![], vec![17], vec![3, 38], vec![0, 9, 10, 25, 31]] {
+            let mut weights = vec![0.0f32; rows * outputs];
+            for &r in &active {
+                weights[r * outputs..(r + 1) * outputs]
+                    .copy_from_slice(&upstream[r * outputs..(r + 1) * outputs]);
+            }
+            let weights = Tensor::from_vec(weights.clone(), (rows, outputs), &device).unwrap();
+            let layer = Linear {
+                relu: false,
+                precision: Precision::F32,
+            };
+            let y = layer.apply(&x, &w, &b, true).unwrap();
+            let grads = (y * &weights)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            // Dense: dw = dzᵀ·x over all rows, where dz = the upstream weights.
+            let dz = weights.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let mut dense = vec![0.0f32; outputs * inputs];
+            matmul(
+                Precision::F32,
+                outputs,
+                inputs,
+                rows,
+                &mut dense,
+                false,
+                &dz,
+                (1, outputs),
+                &x_values,
+                (inputs, 1),
+            );
+            let dw = grads
+                .get(&w)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            assert!(
+                dw.iter()
+                    .zip(&dense)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "rows {active:?}: dw differs from the dense product"
+            );
+            let dx = grads.get(&x).unwrap().to_vec2::<f32>().unwrap();
+            for (r, row) in dx.iter().enumerate() {
+                let expected_zero = !active.contains(&r);
+                assert_eq!(
+                    row.iter().all(|&v| v == 0.0),
+                    expected_zero,
+                    "row {r} of dx"
+                );
             }
         }
     }

@@ -11,13 +11,13 @@ mod forest;
 mod linear;
 mod network;
 mod objective;
+mod optimizer;
 mod params;
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::prepare::Matrix;
+use optimizer::AdamW;
 
 pub use boosting::BoostedTrees;
 pub use forest::IsolationForest;
@@ -534,18 +535,12 @@ impl NeuralModel {
                 Ok((shard_loss.backward()?, value))
             })
             .collect();
-        let vars = self.network.vars();
-        let mut shards = shards.into_iter();
-        let (mut grads, mut total) = shards.next().expect("a batch has rows")?;
+        let mut grads = Vec::with_capacity(shards.len());
+        let mut total = 0.0;
         for shard in shards {
-            let (other, value) = shard?;
+            let (shard_grads, value) = shard?;
+            grads.push(shard_grads);
             total += value;
-            for var in &vars {
-                if let (Some(a), Some(b)) = (grads.get(var), other.get(var)) {
-                    let sum = (a + b)?;
-                    grads.insert(var, sum);
-                }
-            }
         }
         optimizer.step(&grads)?;
         Ok(total)
@@ -563,14 +558,7 @@ impl NeuralModel {
     ) -> Result<TrainReport> {
         let device = Device::Cpu;
         let network = &self.network;
-        let mut optimizer = AdamW::new(
-            network.vars(),
-            ParamsAdamW {
-                lr: params.learning_rate,
-                weight_decay: params.weight_decay,
-                ..Default::default()
-            },
-        )?;
+        let mut optimizer = AdamW::new(network.vars(), params.learning_rate, params.weight_decay);
         let x_all = Tensor::from_slice(&train.x.data, (train.x.rows, train.x.cols), &device)?;
         let y_all = Tensor::from_slice(&train.target, train.len(), &device)?;
         let w_all = Tensor::from_slice(&train.weight, train.len(), &device)?;
