@@ -1,11 +1,13 @@
 """PyTorch CPU reference for synthad's training throughput: the same network (ReLU 500-500,
-one output), weighted hinge loss, AdamW (lr 1e-3, wd 1e-2) and batch 1024 on a fixed random
-problem of the nsl-kdd scenario's shape (27,800 rows x 113 features), in two loop styles:
+one output), weighted hinge loss, AdamW (lr 1e-3, wd 1e-2) and batch 1024, in two loop styles:
 plain in-memory slicing and a DataLoader over a TensorDataset (as the paper's code does).
+The rows are the nsl-kdd scenario's, exported by synthad (`throughput export PATH.npz`: x, y,
+w, test_x), or with `--data random` uniform random rows of the same shape (27,800 x 113, half
+labeled anomalous), as synthad's `throughput ... random`.
 With --bf16 the forward passes run under torch.autocast(bfloat16) (oneDNN's bf16 kernels),
 the counterpart of synthad's `--precision bf16`.
 
-    python bench/pytorch_reference.py --threads 1 --epochs 3 [--bf16]
+    python bench/pytorch_reference.py --data PATH.npz|random --threads 1 --epochs 5 [--bf16]
 """
 import argparse
 import contextlib
@@ -52,6 +54,16 @@ def train(x, y, w, epochs, loader, bf16):
     return samples / (time.perf_counter() - start)
 
 
+def load(data):
+    if data == "random":
+        rng = np.random.default_rng(0)
+        x = torch.from_numpy(rng.random((27_800, 113), dtype=np.float32))
+        y = torch.from_numpy(np.where(np.arange(27_800) < 13_900, -1.0, 1.0).astype(np.float32))
+        return x, y, torch.ones(27_800), x
+    arrays = np.load(data)
+    return tuple(torch.from_numpy(arrays[name]) for name in ("x", "y", "w", "test_x"))
+
+
 def score(x, bf16, reps=3):
     torch.manual_seed(0)
     model = network(x.shape[1])
@@ -70,16 +82,14 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--bf16", action="store_true")
+    p.add_argument("--data", required=True, help="an npz from `throughput export`, or random")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    rng = np.random.default_rng(0)
-    x = torch.from_numpy(rng.random((27_800, 113), dtype=np.float32))
-    y = torch.from_numpy(np.where(np.arange(27_800) < 13_900, -1.0, 1.0).astype(np.float32))
-    w = torch.ones(27_800)
+    x, y, w, test_x = load(a.data)
     print(f"torch {torch.__version__} {'bf16 autocast' if a.bf16 else 'f32'} threads {a.threads}: "
           f"in-memory {train(x, y, w, a.epochs, False, a.bf16):.0f} samples/s, "
           f"DataLoader {train(x, y, w, a.epochs, True, a.bf16):.0f} samples/s, "
-          f"no_grad scoring {score(x, a.bf16):.0f} rows/s")
+          f"no_grad scoring {score(test_x, a.bf16):.0f} rows/s")
 
 
 if __name__ == "__main__":
