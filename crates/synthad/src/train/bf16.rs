@@ -21,6 +21,14 @@ const NR: usize = 32;
 /// Row pairs per block of the inner dimension.
 const KC: usize = 128;
 
+/// Whether an m × n × k product is worth the bf16 kernel: it computes whole MR × NR tiles
+/// over pairs along k, so with one output column (the score layer), a handful of rows (the
+/// gradient rows left after rows beyond the margin are skipped) or a short k, most of each
+/// tile would be padding — there f32 is faster, and exact.
+pub fn pays(m: usize, n: usize, k: usize) -> bool {
+    m >= MR && n >= NR / 2 && k >= 16
+}
+
 /// Whether this CPU can run the bf16 kernel.
 pub fn available() -> bool {
     #[cfg(target_arch = "x86_64")]

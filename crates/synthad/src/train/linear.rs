@@ -24,7 +24,8 @@ pub(crate) struct Linear {
 }
 
 /// dst (m × n, row-major, `read_dst` accumulates) += lhs · rhs, with explicit strides
-/// (row stride, column stride) for each operand; bf16 products where asked and available.
+/// (row stride, column stride) for each operand; bf16 products where asked, available and
+/// worth it ([`bf16::pays`]).
 #[allow(clippy::too_many_arguments)]
 fn matmul(
     precision: Precision,
@@ -41,7 +42,7 @@ fn matmul(
     assert!(dst.len() >= m * n);
     assert!(m == 0 || k == 0 || lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs);
     assert!(k == 0 || n == 0 || rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
-    if precision == Precision::Bf16 && bf16::available() {
+    if precision == Precision::Bf16 && bf16::available() && bf16::pays(m, n, k) {
         bf16::matmul(
             m,
             n,
