@@ -114,9 +114,11 @@ fn rows_with_gradient(dz: &[f32], outputs: usize) -> Vec<usize> {
     if outputs <= 1 {
         return (0..rows).collect();
     }
+    // An OR over the bits (the sign bit shifted out, so −0 counts as zero) vectorizes; a
+    // short-circuiting `any` did not, and cost 5% of a training step.
     let active: Vec<bool> = dz
         .chunks_exact(outputs)
-        .map(|g| g.iter().any(|&v| v != 0.0))
+        .map(|g| g.iter().fold(0u32, |bits, v| bits | (v.to_bits() << 1)) != 0)
         .collect();
     let count = active.iter().filter(|&&a| a).count();
     // Enough zero rows (the first ones) to reach 3, where the sum runs on the micro-kernels.
