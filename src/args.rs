@@ -93,6 +93,34 @@ pub enum PrecisionArg {
     Bf16,
 }
 
+impl From<PrecisionArg> for Precision {
+    fn from(arg: PrecisionArg) -> Precision {
+        match arg {
+            PrecisionArg::F32 => Precision::F32,
+            PrecisionArg::Bf16 => Precision::Bf16,
+        }
+    }
+}
+
+/// `--precision` of the commands that score a saved model.
+#[derive(Args, Debug)]
+pub struct ScoringPrecision {
+    /// Number format of the matrix products while scoring (neural detectors): bf16 scores a
+    /// model trained in f32 about 1.7x faster on CPUs with AVX512-BF16, with scores that move
+    /// slightly against the stored threshold [default: the model's own].
+    #[arg(long, value_enum)]
+    pub precision: Option<PrecisionArg>,
+}
+
+impl ScoringPrecision {
+    pub fn apply(&self, detector: synthad::Detector) -> synthad::Result<synthad::Detector> {
+        match self.precision {
+            Some(precision) => detector.with_precision(precision.into()),
+            None => Ok(detector),
+        }
+    }
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum LossArg {
     Hinge,
@@ -251,10 +279,7 @@ impl ParamArgs {
             margin: self.margin,
             target_fpr: self.target_fpr,
             seed: self.seed,
-            precision: match self.precision {
-                PrecisionArg::F32 => Precision::F32,
-                PrecisionArg::Bf16 => Precision::Bf16,
-            },
+            precision: self.precision.into(),
             deepsad: DeepSadParams {
                 eta: self.eta,
                 representation: self.representation,

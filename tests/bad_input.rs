@@ -276,3 +276,19 @@ fn invalid_hyperparameters_are_named() {
         "{err}"
     );
 }
+
+#[test]
+fn scoring_precision_needs_a_neural_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "d.csv", &good_csv());
+    let model = dir.path().join("m.synthad");
+    let mut args = train_args(path_str(&data), path_str(&model));
+    args.extend(["--detector", "gbt"]);
+    run_ok(&args);
+    let scores = dir.path().join("s.csv");
+    let mut args = score_args(&model, &data, &scores);
+    args.extend(["--precision", "f32"]);
+    let err = run_err(&args);
+    assert!(err.contains("a gbt model has no matrix products"), "{err}");
+    assert!(!scores.exists());
+}

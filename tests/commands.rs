@@ -1,8 +1,8 @@
-//! The demo and `synth` commands, end to end.
+//! The demo and `synth` commands, and scoring at another precision, end to end.
 
 mod common;
 
-use common::{path_str, run_ok};
+use common::{path_str, run_err, run_ok};
 
 #[test]
 fn demo_shows_the_synthetic_model_catching_the_unseen_cluster() {
@@ -90,4 +90,77 @@ fn synth_writes_decoded_samples_inside_the_box() {
     ]);
     let text = std::fs::read_to_string(&out).unwrap();
     assert_eq!(text.lines().next(), Some("size,flag,color=blue,color=red"));
+}
+
+/// `score --precision bf16` on a model trained in f32: nearly the same scores (bf16 rounds the
+/// products' operands), not the same ones (the bf16 kernel ran); a clear error where the CPU
+/// lacks AVX512-BF16.
+#[test]
+fn score_runs_an_f32_model_in_bf16() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.csv");
+    let mut s = String::from("a,b,c,label\n");
+    for i in 0..400 {
+        let label = if i % 20 == 0 { "bad" } else { "ok" };
+        let x = (i % 37) as f64 / 37.0;
+        s.push_str(&format!(
+            "{x},{},{},{label}\n",
+            (i * 7 % 23) as f64 / 23.0,
+            (x * 3.0).sin()
+        ));
+    }
+    std::fs::write(&data, s).unwrap();
+    let model = dir.path().join("m.synthad");
+    run_ok(&[
+        "train",
+        "-q",
+        "--data",
+        path_str(&data),
+        "--label-column",
+        "label",
+        "--normal",
+        "ok",
+        "--known",
+        "bad",
+        "--hidden",
+        "64,64",
+        "--max-epochs",
+        "5",
+        "--model",
+        path_str(&model),
+    ]);
+    let score = |precision: Option<&str>| -> Result<Vec<f64>, String> {
+        let out = dir.path().join("s.csv");
+        let mut args = vec![
+            "score",
+            "--model",
+            path_str(&model),
+            "--data",
+            path_str(&data),
+            "--out",
+            path_str(&out),
+        ];
+        if let Some(p) = precision {
+            args.extend(["--precision", p]);
+        }
+        if !synthad::train::bf16::available() && precision == Some("bf16") {
+            return Err(run_err(&args));
+        }
+        run_ok(&args);
+        let text = std::fs::read_to_string(&out).unwrap();
+        Ok(text.lines().skip(1).map(|l| l.parse().unwrap()).collect())
+    };
+    let f32_scores = score(None).unwrap();
+    assert_eq!(score(Some("f32")).unwrap(), f32_scores);
+    match score(Some("bf16")) {
+        Ok(bf16_scores) => {
+            let spread = f32_scores.iter().fold(0.0f64, |m, s| m.max(s.abs()));
+            assert!(f32_scores
+                .iter()
+                .zip(&bf16_scores)
+                .all(|(a, b)| (a - b).abs() < 0.02 * spread));
+            assert_ne!(bf16_scores, f32_scores, "the bf16 products ran");
+        }
+        Err(err) => assert!(err.contains("AVX512-BF16"), "{err}"),
+    }
 }

@@ -8,6 +8,8 @@ use synthad::evaluate::{evaluate, Metrics, Report};
 use synthad::ingest::labels::{canonical, KindMap, Labels};
 use synthad::Detector;
 
+use crate::args::ScoringPrecision;
+
 #[derive(Args, Debug)]
 pub struct EvalArgs {
     #[arg(long)]
@@ -29,10 +31,12 @@ pub struct EvalArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub precision: ScoringPrecision,
 }
 
 pub fn run(args: EvalArgs) -> Result<()> {
-    let detector = Detector::load(&args.model)?;
+    let detector = args.precision.apply(Detector::load(&args.model)?)?;
     let trained = detector.labels.as_ref();
     let Some(label_column) = args.label_column.clone().or_else(|| {
         detector

@@ -8,6 +8,8 @@ use synthad::ingest::RawTable;
 use synthad::score::predict;
 use synthad::Detector;
 
+use crate::args::ScoringPrecision;
+
 #[derive(Args, Debug)]
 pub struct ScoreArgs {
     #[arg(long)]
@@ -24,13 +26,15 @@ pub struct ScoreArgs {
     /// Also write the decision at the model's threshold (1 = anomaly).
     #[arg(long)]
     pub predict: bool,
+    #[command(flatten)]
+    pub precision: ScoringPrecision,
 }
 
 /// Rows read, scored and written at a time: memory stays flat however long the file is.
 const CHUNK_ROWS: usize = 65_536;
 
 pub fn run(args: ScoreArgs) -> Result<()> {
-    let detector = Detector::load(&args.model)?;
+    let detector = args.precision.apply(Detector::load(&args.model)?)?;
     let schema = detector.file_schema()?;
     let chunks = RawTable::read_chunks(&args.data, &schema.read, CHUNK_ROWS)?;
 

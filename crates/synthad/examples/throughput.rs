@@ -275,7 +275,9 @@ fn main() {
         .map_or(Ok(Precision::F32), |a| a.parse())
         .expect("precision: f32 or bf16");
     let problem_name = args.next().unwrap_or_else(|| "nsl-kdd".into());
-    let scoring_passes: usize = args.next().map_or(3, |a| a.parse().expect("scoring passes"));
+    let scoring_passes: usize = args
+        .next()
+        .map_or(3, |a| a.parse().expect("scoring passes"));
     let problem = match problem_name.as_str() {
         "nsl-kdd" => nsl_kdd(),
         "random" => random(),
