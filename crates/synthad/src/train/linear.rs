@@ -212,13 +212,15 @@ impl CustomOp3 for Linear {
         &self,
         x: &Tensor,
         w: &Tensor,
-        _b: &Tensor,
+        b: &Tensor,
         y: &Tensor,
         grad_y: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let (rows, inputs) = x.dims2()?;
         let outputs = w.dims2()?.0;
-        let x_tracked = x.track_op();
+        // Each gradient only where something needs it: the input data need none, and DROCC's
+        // search for adversarial points needs the input's but not the parameters'.
+        let (x_tracked, w_tracked, b_tracked) = (x.track_op(), w.track_op(), b.track_op());
         let (x, w) = (x.contiguous()?, w.contiguous()?);
         // dz = dL/d(x·wᵀ + b): the output gradient, masked by the ReLU.
         let grad_y = grad_y.contiguous()?;
@@ -246,37 +248,47 @@ impl CustomOp3 for Linear {
             gather_rows(&dz, outputs, &active)
         };
         // dw = dzᵀ · x  (outputs × inputs); dzᵀ[j, r] = dz[r, j].
-        let mut dw = vec![0.0f32; outputs * inputs];
-        if m > 0 {
-            with_slice(&x, |x| {
-                let gathered;
-                let x = if m == rows {
-                    x
-                } else {
-                    gathered = gather_rows(x, inputs, &active);
-                    &gathered
-                };
-                matmul(
-                    self.precision,
-                    outputs,
-                    inputs,
-                    m,
-                    &mut dw,
-                    false,
-                    &dz,
-                    (1, outputs),
-                    x,
-                    (inputs, 1),
-                )
-            })?;
-        }
-        // db = column sums of dz.
-        let mut db = vec![0.0f32; outputs];
-        for row in dz.chunks_exact(outputs) {
-            for (s, &g) in db.iter_mut().zip(row) {
-                *s += g;
+        let dw = if w_tracked {
+            let mut dw = vec![0.0f32; outputs * inputs];
+            if m > 0 {
+                with_slice(&x, |x| {
+                    let gathered;
+                    let x = if m == rows {
+                        x
+                    } else {
+                        gathered = gather_rows(x, inputs, &active);
+                        &gathered
+                    };
+                    matmul(
+                        self.precision,
+                        outputs,
+                        inputs,
+                        m,
+                        &mut dw,
+                        false,
+                        &dz,
+                        (1, outputs),
+                        x,
+                        (inputs, 1),
+                    )
+                })?;
             }
-        }
+            Some(Tensor::from_vec(dw, (outputs, inputs), w.device())?)
+        } else {
+            None
+        };
+        // db = column sums of dz.
+        let db = if b_tracked {
+            let mut db = vec![0.0f32; outputs];
+            for row in dz.chunks_exact(outputs) {
+                for (s, &g) in db.iter_mut().zip(row) {
+                    *s += g;
+                }
+            }
+            Some(Tensor::from_vec(db, outputs, w.device())?)
+        } else {
+            None
+        };
         // dx = dz · w (rows × inputs), only when something upstream needs it; zero on the
         // rows without gradient.
         let dx = if x_tracked {
@@ -304,11 +316,7 @@ impl CustomOp3 for Linear {
         } else {
             None
         };
-        Ok((
-            dx,
-            Some(Tensor::from_vec(dw, (outputs, inputs), w.device())?),
-            Some(Tensor::from_vec(db, outputs, w.device())?),
-        ))
+        Ok((dx, dw, db))
     }
 }
 

@@ -29,7 +29,7 @@ use optimizer::AdamW;
 
 pub use boosting::BoostedTrees;
 pub use forest::IsolationForest;
-pub use network::Network;
+pub use network::{Network, Record};
 pub use objective::Objective;
 pub use params::{
     DeepSadParams, DetectorKind, DroccParams, Loss, Mode, Precision, TrainParams, TreeParams,
@@ -274,7 +274,7 @@ impl Model for NeuralModel {
         self.network.map_batches(x, |batch| {
             Ok(self
                 .objective
-                .score(&self.network, batch, false)?
+                .score(&self.network, batch, Record::Nothing)?
                 .to_vec1::<f32>()?)
         })
     }
@@ -395,7 +395,7 @@ fn hypersphere_center(network: &Network, normals: &Matrix) -> Result<Vec<f32>> {
     let width = *network.widths().last().expect("layers");
     let outputs = network.map_batches(normals, |batch| {
         Ok(network
-            .forward(batch, false)?
+            .forward(batch, Record::Nothing)?
             .flatten_all()?
             .to_vec1::<f32>()?)
     })?;
@@ -490,7 +490,7 @@ impl NeuralModel {
             )?;
             let y = Tensor::from_slice(&set.target[start..end], end - start, &Device::Cpu)?;
             let w = Tensor::from_slice(&set.weight[start..end], end - start, &Device::Cpu)?;
-            let s = self.objective.score(&self.network, &x, false)?;
+            let s = self.objective.score(&self.network, &x, Record::Nothing)?;
             total += (self.objective.row_loss(&s, &y)? * w)?
                 .sum_all()?
                 .to_scalar::<f32>()? as f64;

@@ -15,6 +15,18 @@ use crate::prepare::Matrix;
 /// enough that activations stay in a few MiB.
 pub(crate) const SCORE_BATCH: usize = 1024;
 
+/// What a forward pass records for backpropagation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record {
+    /// Nothing: scoring and validation.
+    Nothing,
+    /// The graph to the parameters (and to the input, where it is a variable): training.
+    Parameters,
+    /// Only the graph to the input: DROCC's search for adversarial points, which needs the
+    /// input's gradient and would throw the weights' away.
+    Input,
+}
+
 /// A ReLU MLP whose parameters are candle variables; the last layer has no activation.
 #[derive(Debug, Clone)]
 pub struct Network {
@@ -117,8 +129,8 @@ impl Network {
         self.precision = precision;
     }
 
-    /// Forward pass [n, d] → [n, out]; `grad` records the graph for backpropagation.
-    pub fn forward(&self, x: &Tensor, grad: bool) -> Result<Tensor> {
+    /// Forward pass [n, d] → [n, out], recording what `record` asks for backpropagation.
+    pub fn forward(&self, x: &Tensor, record: Record) -> Result<Tensor> {
         let mut h = x.clone();
         let last = self.layers.len() - 1;
         for (i, (w, b)) in self.layers.iter().enumerate() {
@@ -126,7 +138,14 @@ impl Network {
                 relu: i < last,
                 precision: self.precision,
             };
-            h = layer.apply(&h, w.as_tensor(), b.as_tensor(), grad)?;
+            h = match record {
+                Record::Nothing => layer.apply(&h, w.as_tensor(), b.as_tensor(), false)?,
+                Record::Parameters => layer.apply(&h, w.as_tensor(), b.as_tensor(), true)?,
+                // Detached, the parameters are constants: no gradient is computed for them.
+                Record::Input => {
+                    layer.apply(&h, &w.as_tensor().detach(), &b.as_tensor().detach(), true)?
+                }
+            };
         }
         Ok(h)
     }
@@ -168,5 +187,31 @@ impl Network {
                 ]
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// Recording only the input's graph gives the same input gradient as recording
+    /// everything, and no gradient for the parameters.
+    #[test]
+    fn input_only_records_no_parameter_gradients() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let network = Network::new(&[3, 16, 2], true, &mut rng).unwrap();
+        let x = Var::new(&[[0.5f32, -1.0, 2.0], [1.5, 0.25, -0.75]], &Device::Cpu).unwrap();
+        let gradients = |record| {
+            let out = network.forward(x.as_tensor(), record).unwrap();
+            out.sqr().unwrap().sum_all().unwrap().backward().unwrap()
+        };
+        let (all, input) = (gradients(Record::Parameters), gradients(Record::Input));
+        let dx =
+            |g: &candle_core::backprop::GradStore| g.get(&x).unwrap().to_vec2::<f32>().unwrap();
+        assert_eq!(dx(&all), dx(&input));
+        for var in network.vars() {
+            assert!(all.get(&var).is_some() && input.get(&var).is_none());
+        }
     }
 }

@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use super::network::Network;
+use super::network::{Network, Record};
 use super::params::Loss;
 use crate::error::Result;
 
@@ -57,8 +57,8 @@ impl Objective {
     }
 
     /// Anomaly score per row, [n]; `grad` records the graph.
-    pub fn score(&self, net: &Network, x: &Tensor, grad: bool) -> Result<Tensor> {
-        let out = net.forward(x, grad)?;
+    pub fn score(&self, net: &Network, x: &Tensor, record: Record) -> Result<Tensor> {
+        let out = net.forward(x, record)?;
         Ok(match self {
             Objective::Classifier { .. } | Objective::Drocc { .. } => out.squeeze(1)?,
             Objective::DeepSad { center, .. } => {
@@ -103,8 +103,12 @@ impl Objective {
         normal_rows: &[u32],
         adversary: Option<&mut ChaCha8Rng>,
     ) -> Result<Tensor> {
-        let grad = adversary.is_some();
-        let s = self.score(net, x, grad)?;
+        let record = if adversary.is_some() {
+            Record::Parameters
+        } else {
+            Record::Nothing
+        };
+        let s = self.score(net, x, record)?;
         let mut total = (self.row_loss(&s, y)? * w)?.sum_all()?;
         if let (
             Objective::Drocc {
@@ -128,7 +132,7 @@ impl Objective {
                     step_size: *ascent_step_size,
                 };
                 let x_adv = search.run(self, net, &x_normal, rng)?;
-                let s_adv = self.score(net, &x_adv, true)?;
+                let s_adv = self.score(net, &x_adv, Record::Parameters)?;
                 let ones = Tensor::ones(s_adv.dims(), s_adv.dtype(), &Device::Cpu)?;
                 let adv_loss = (self.row_loss(&s_adv, &ones)? * &w_normal)?.sum_all()?;
                 total = (total + (adv_loss * *lambda)?)?;
@@ -163,7 +167,7 @@ impl AdversarialSearch {
         let ones = Tensor::ones(x.dim(0)?, x.dtype(), &Device::Cpu)?;
         for _ in 0..self.steps {
             let point = Var::from_tensor(&x_adv)?;
-            let s = objective.score(net, point.as_tensor(), true)?;
+            let s = objective.score(net, point.as_tensor(), Record::Input)?;
             let loss = objective.row_loss(&s, &ones)?.sum_all()?;
             let grads = loss.backward()?;
             let Some(g) = grads.get(&point) else { break };
@@ -252,17 +256,21 @@ mod tests {
         };
         // ‖x − c‖²: (0² + 1²), (1² + 2²).
         close(
-            &values(deepsad.score(&identity(2), &x, false).unwrap()),
+            &values(deepsad.score(&identity(2), &x, Record::Nothing).unwrap()),
             &[1.0, 5.0],
         );
         // The identity reconstructs perfectly.
         close(
-            &values(Objective::Abc.score(&identity(2), &x, false).unwrap()),
+            &values(
+                Objective::Abc
+                    .score(&identity(2), &x, Record::Nothing)
+                    .unwrap(),
+            ),
             &[0.0, 0.0],
         );
         let classifier = Objective::Classifier { loss: Loss::Hinge };
         close(
-            &values(classifier.score(&identity(1), &x, false).unwrap()),
+            &values(classifier.score(&identity(1), &x, Record::Nothing).unwrap()),
             &[3.0, -1.0],
         );
     }
