@@ -4,8 +4,8 @@
 #        (bench/compare.sh, f32; and bf16 where the CPU has AVX512-BF16);
 #   3.   peak memory of training on nsl-kdd, and of scoring 1M vs 5M Parquet rows;
 #   4.   wall time of `synthad bench nsl-kdd --seeds 0-4`.
-#   bash bench/suite.sh [rounds]     (about 10 minutes on 2 cores with the default 3 rounds, once
-#   bench/scoring_memory.sh has generated its Parquet files)
+#   bash bench/suite.sh [rounds]     (3.5 minutes on 2 cores with 1 round, once
+#   bench/scoring_memory.sh has generated its Parquet files; each round more adds a minute)
 # Needs the benchmark data ($SYNTHAD_DATA, else ../shared/data) and network access once, for
 # the PyTorch venv.
 set -euo pipefail
