@@ -16,7 +16,7 @@ use crate::prepare::{Matrix, Preprocessor};
 use crate::score::{fit_threshold, predict};
 use crate::synthesize::{AnomalyGenerator, UniformBox};
 use crate::train::{
-    bf16, fit_model, model_from_parts, DetectorKind, EpochStats, LabeledSet, Model, Precision,
+    fit_model, model_from_parts, DetectorKind, EpochStats, LabeledSet, Model, Precision,
     TrainParams, TrainReport,
 };
 
@@ -246,11 +246,7 @@ impl Detector {
                 kind.name()
             )));
         }
-        if precision == Precision::Bf16 && !bf16::available() {
-            return Err(Error::InvalidParams(
-                "bf16 precision needs a CPU with AVX512-BF16, which this one lacks; use --precision f32".into(),
-            ));
-        }
+        precision.check_supported()?;
         let parts = self.model.parts()?;
         let mut state = parts.state;
         state["precision"] = serde_json::to_value(precision).expect("a precision serializes");

@@ -347,11 +347,7 @@ impl NeuralModel {
             _ => (1, true),
         };
         widths.push(output);
-        if params.precision == Precision::Bf16 && !bf16::available() {
-            return Err(Error::InvalidParams(
-                "bf16 precision needs a CPU with AVX512-BF16, which this one lacks; use --precision f32".into(),
-            ));
-        }
+        params.precision.check_supported()?;
         let mut network = Network::new(&widths, bias, rng)?;
         network.set_precision(params.precision);
         let objective = match params.detector {

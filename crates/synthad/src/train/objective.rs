@@ -56,7 +56,7 @@ impl Objective {
         }
     }
 
-    /// Anomaly score per row, [n]; `grad` records the graph.
+    /// Anomaly score per row, [n], recording what `record` asks for backpropagation.
     pub fn score(&self, net: &Network, x: &Tensor, record: Record) -> Result<Tensor> {
         let out = net.forward(x, record)?;
         Ok(match self {

@@ -132,6 +132,18 @@ pub enum Precision {
     Bf16,
 }
 
+impl Precision {
+    /// Errs where this CPU cannot run the precision: bf16 without AVX512-BF16.
+    pub fn check_supported(self) -> Result<()> {
+        if self == Precision::Bf16 && !super::bf16::available() {
+            return Err(Error::InvalidParams(
+                "bf16 precision needs a CPU with AVX512-BF16, which this one lacks; use --precision f32".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl std::str::FromStr for Precision {
     type Err = Error;
     fn from_str(s: &str) -> Result<Precision> {
