@@ -106,7 +106,7 @@ impl From<PrecisionArg> for Precision {
 #[derive(Args, Debug)]
 pub struct ScoringPrecision {
     /// Number format of the matrix products while scoring (neural detectors): bf16 scores a
-    /// model trained in f32 about 1.7x faster on CPUs with AVX512-BF16, with scores that move
+    /// model trained in f32 1.6–1.7x faster on CPUs with AVX512-BF16, with scores that move
     /// slightly against the stored threshold [default: the model's own].
     #[arg(long, value_enum)]
     pub precision: Option<PrecisionArg>,

@@ -235,7 +235,7 @@ impl Detector {
     }
 
     /// The same detector with its matrix products in `precision` when scoring — e.g. bf16
-    /// scoring of a model trained in f32, about 1.7x faster (docs/performance.md). The
+    /// scoring of a model trained in f32, 1.6–1.7x faster (docs/performance.md). The
     /// threshold stays the one fitted at training: bf16 moves scores slightly, so the false
     /// positive rate at it can move slightly too. Neural detectors only.
     pub fn with_precision(mut self, precision: Precision) -> Result<Detector> {

@@ -238,8 +238,8 @@ impl CustomOp3 for Linear {
             with_slice(&grad_y, <[f32]>::to_vec)?
         };
         // Rows whose gradient is all zero add nothing to dw, db or dx. The hinge loss is flat
-        // beyond the margin, so once a classifier fits, most rows are such rows (99.8% of a
-        // step on nsl-kdd after the first epochs): the products run on the others only.
+        // beyond the margin, so once a classifier fits, most rows are such rows (99% of
+        // nsl-kdd's after 5 epochs, docs/performance.md): the products run on the others only.
         let active = rows_with_gradient(&dz, outputs);
         let m = active.len();
         let dz = if m == rows {
