@@ -192,6 +192,10 @@ pub struct ParamArgs {
     /// Widen the synthetic box by this fraction of each feature's range per side.
     #[arg(long, default_value_t = TrainParams::default().margin)]
     pub margin: f64,
+    /// Most features a categorical column becomes: its most frequent categories keep one
+    /// each, the rarer ones share an "other" feature (ids, addresses).
+    #[arg(long, default_value_t = TrainParams::default().max_categories)]
+    pub max_categories: usize,
     /// Share of normal and known rows held out for early stopping and the threshold.
     #[arg(long, default_value_t = TrainParams::default().validation_fraction)]
     pub validation_fraction: f64,
@@ -277,6 +281,7 @@ impl ParamArgs {
             synthetic_ratio: self.synthetic_ratio,
             known_weight: self.known_weight.0,
             margin: self.margin,
+            max_categories: self.max_categories,
             target_fpr: self.target_fpr,
             seed: self.seed,
             precision: self.precision.into(),

@@ -2,6 +2,7 @@
 
 mod args;
 mod commands;
+mod outputs;
 mod plot;
 mod progress;
 
@@ -19,7 +20,7 @@ use clap::{Parser, Subcommand};
                   anomalies nobody labeled."
 )]
 struct Cli {
-    /// Threads for training and scoring (default: all cores).
+    /// Threads for training and scoring; 0 or absent: all cores.
     #[arg(long, global = true)]
     threads: Option<usize>,
     /// No progress bar.
@@ -34,16 +35,22 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Fit a detector on labeled training data and save it.
+    #[command(allow_negative_numbers = true)]
     Train(commands::train::TrainArgs),
     /// Write anomaly scores (higher = more anomalous) for every row of a file.
+    #[command(allow_negative_numbers = true)]
     Score(commands::score::ScoreArgs),
     /// Evaluate a model on labeled data: AUPR, AUROC, precision/recall/F1, per anomaly kind.
+    #[command(allow_negative_numbers = true)]
     Eval(commands::eval::EvalArgs),
     /// Write synthetic anomalies drawn around a data set (or a model's training data).
+    #[command(allow_negative_numbers = true)]
     Synth(commands::synth::SynthArgs),
     /// Run the embedded 2-D demo: known-only vs synthetic training, with a score-map PNG.
+    #[command(allow_negative_numbers = true)]
     Demo(commands::demo::DemoArgs),
     /// Run the benchmark protocol's scenarios (../shared/PROTOCOL.md) over methods and seeds.
+    #[command(allow_negative_numbers = true)]
     Bench(commands::bench::BenchArgs),
 }
 
@@ -62,8 +69,8 @@ fn main() -> ExitCode {
     synthad::keep_freed_memory();
     let cli = Cli::parse();
     match cli.threads {
-        Some(threads) => synthad::set_threads(threads),
-        None => synthad::configure_elementwise_threads(),
+        Some(threads) if threads > 0 => synthad::set_threads(threads),
+        _ => synthad::configure_elementwise_threads(),
     }
     let result = match cli.command {
         Command::Train(args) => commands::train::run(args, cli.quiet),

@@ -14,6 +14,17 @@ const FONT_CANDIDATES: [&str; 3] = [
     "/usr/share/fonts/dejavu/DejaVuSans.ttf",
 ];
 
+/// Encodes RGB pixels as PNG and writes them atomically, like every output.
+fn save_png(path: &Path, pixels: &[u8], (width, height): (u32, u32)) -> Result<()> {
+    use image::ImageEncoder;
+    let mut png = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(pixels, width, height, image::ColorType::Rgb8)
+        .map_err(|e| anyhow!("encoding {}: {e}", path.display()))?;
+    synthad::atomic_file::write(path, &png)?;
+    Ok(())
+}
+
 /// Registers a system font as "sans-serif" once; false when none is found.
 pub fn has_font() -> bool {
     static FONT: OnceLock<bool> = OnceLock::new();
@@ -44,7 +55,9 @@ pub fn score_maps(path: &Path, panels: &[ScoreMap], markers: &[Marker]) -> Resul
     const PANEL: u32 = 480;
     const TITLE: u32 = 36;
     let width = PANEL * panels.len() as u32;
-    let root = BitMapBackend::new(path, (width, PANEL + TITLE)).into_drawing_area();
+    let size = (width, PANEL + TITLE);
+    let mut pixels = vec![0u8; size.0 as usize * size.1 as usize * 3];
+    let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
     let err = |e: &dyn std::fmt::Display| anyhow!("drawing {}: {e}", path.display());
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let text = has_font();
@@ -111,7 +124,8 @@ pub fn score_maps(path: &Path, panels: &[ScoreMap], markers: &[Marker]) -> Resul
         }
     }
     root.present().map_err(|e| err(&e))?;
-    Ok(())
+    drop(root);
+    save_png(path, &pixels, size)
 }
 
 /// A viridis-like ramp: dark blue (low score) to yellow (high score).
@@ -159,7 +173,9 @@ pub fn pr_curves(path: &Path, title: &str, curves: &[(String, Vec<(f64, f64)>)])
         return Ok(());
     }
     let err = |e: &dyn std::fmt::Display| anyhow!("drawing {}: {e}", path.display());
-    let root = BitMapBackend::new(path, (720, 540)).into_drawing_area();
+    let size = (720, 540);
+    let mut pixels = vec![0u8; size.0 as usize * size.1 as usize * 3];
+    let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 20))
@@ -200,7 +216,9 @@ pub fn pr_curves(path: &Path, title: &str, curves: &[(String, Vec<(f64, f64)>)])
         .draw()
         .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))?;
-    Ok(())
+    drop(chart);
+    drop(root);
+    save_png(path, &pixels, size)
 }
 
 /// Metrics against the values of a swept hyperparameter (equally spaced on the x axis).
@@ -214,7 +232,9 @@ pub fn sweep(
         return Ok(());
     }
     let err = |e: &dyn std::fmt::Display| anyhow!("drawing {}: {e}", path.display());
-    let root = BitMapBackend::new(path, (720, 480)).into_drawing_area();
+    let size = (720, 480);
+    let mut pixels = vec![0u8; size.0 as usize * size.1 as usize * 3];
+    let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let n = values.len().max(1);
     let mut chart = ChartBuilder::on(&root)
@@ -271,5 +291,7 @@ pub fn sweep(
         .draw()
         .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))?;
-    Ok(())
+    drop(chart);
+    drop(root);
+    save_png(path, &pixels, size)
 }

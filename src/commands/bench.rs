@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -11,6 +12,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use synthad::bench::{self, BenchMethod, DetectorMethod, Stat, SummaryRow};
 
+use crate::outputs::Output;
 use crate::plot;
 
 #[derive(Args, Debug)]
@@ -161,6 +163,17 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
         }
     };
 
+    // Reports are opened before the long run: an unwritable place fails now.
+    let outputs: Vec<(&str, &Path)> = [("--json", &args.json), ("--markdown", &args.markdown)]
+        .into_iter()
+        .filter_map(|(flag, path)| path.as_deref().map(|p| (flag, p)))
+        .collect();
+    crate::outputs::check_distinct(&[], &outputs)?;
+    let json_out = args.json.as_deref().map(Output::create).transpose()?;
+    let markdown_out = args.markdown.as_deref().map(Output::create).transpose()?;
+    std::fs::create_dir_all(&args.plots)
+        .with_context(|| format!("creating {}", args.plots.display()))?;
+
     let total = scenarios.len() * seeds.len() * methods.len();
     let bar = ProgressBar::new(total as u64);
     // Without a terminal (logs, CI) each run gets a line instead of the bar.
@@ -203,8 +216,6 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
         wall
     );
 
-    std::fs::create_dir_all(&args.plots)
-        .with_context(|| format!("creating {}", args.plots.display()))?;
     for scenario in &scenarios {
         let curves: Vec<(String, Vec<(f64, f64)>)> = records
             .iter()
@@ -258,21 +269,20 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
             "summary": summary,
             "runs": records,
         });
-        write_output(path, &serde_json::to_string_pretty(&json)?)?;
+        write_output(json_out, path, &serde_json::to_string_pretty(&json)?)?;
     }
     if let Some(path) = &args.markdown {
-        write_output(path, &markdown_tables(&summary, &scenarios, &method_names))?;
+        let text = markdown_tables(&summary, &scenarios, &method_names);
+        write_output(markdown_out, path, &text)?;
     }
     Ok(())
 }
 
-fn write_output(path: &PathBuf, text: &str) -> Result<()> {
-    if path.as_os_str() == "-" {
-        println!("{text}");
-        Ok(())
-    } else {
-        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
-    }
+fn write_output(out: Option<Output>, path: &Path, text: &str) -> Result<()> {
+    let mut out = out.expect("opened before the run");
+    writeln!(out, "{text}").with_context(|| format!("writing {}", path.display()))?;
+    out.finish()
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 fn cell(s: Option<Stat>) -> String {

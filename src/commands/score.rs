@@ -9,15 +9,19 @@ use synthad::score::predict;
 use synthad::Detector;
 
 use crate::args::ScoringPrecision;
+use crate::outputs::Output;
 
 #[derive(Args, Debug)]
 pub struct ScoreArgs {
+    /// The model file, as written by `synthad train`.
     #[arg(long)]
     pub model: PathBuf,
-    /// Data to score, with the columns the model was trained on.
+    /// Data to score, with the columns the model was trained on; "-" reads standard input
+    /// (e.g. `zcat logs.csv.gz | synthad score --data - ...`).
     #[arg(long)]
     pub data: PathBuf,
-    /// Output CSV: a header row, carried columns, then `score` (and `anomaly` with --predict).
+    /// Output CSV: a header row, carried columns, then `score` (and `anomaly` with --predict);
+    /// "-" writes standard output. A file appears only once complete.
     #[arg(long)]
     pub out: PathBuf,
     /// Columns to copy into the output (ids, labels), by name or zero-based index.
@@ -26,6 +30,11 @@ pub struct ScoreArgs {
     /// Also write the decision at the model's threshold (1 = anomaly).
     #[arg(long)]
     pub predict: bool,
+    /// The data lacks the training file's label column. Matters only for files without a
+    /// header, whose columns are matched by position: without this flag they must hold every
+    /// column of the training file, the label included.
+    #[arg(long)]
+    pub no_label: bool,
     #[command(flatten)]
     pub precision: ScoringPrecision,
 }
@@ -34,18 +43,17 @@ pub struct ScoreArgs {
 const CHUNK_ROWS: usize = 65_536;
 
 pub fn run(args: ScoreArgs) -> Result<()> {
+    crate::outputs::check_distinct(
+        &[("--model", &args.model), ("--data", &args.data)],
+        &[("--out", &args.out)],
+    )?;
+    // Opened first: an unwritable place fails before any work.
+    let out = Output::create(&args.out)?;
     let detector = args.precision.apply(Detector::load(&args.model)?)?;
     let schema = detector.file_schema()?;
     let chunks = RawTable::read_chunks(&args.data, &schema.read, CHUNK_ROWS)?;
 
-    let dir = match args.out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    // Written to a temporary file and renamed at the end: no partial output on an error.
-    let tmp = tempfile::NamedTempFile::new_in(&dir)
-        .with_context(|| format!("creating a file in {}", dir.display()))?;
-    let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(tmp.as_file()));
+    let mut writer = csv::Writer::from_writer(out);
     let (mut rows, mut flagged) = (0usize, 0usize);
     for (i, chunk) in chunks.enumerate() {
         let raw = chunk?;
@@ -62,7 +70,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             }
             writer.write_record(&header)?;
         }
-        let scores = detector.decision_function(&schema.table_from(&raw)?)?;
+        let scores = detector.decision_function(&schema.table_from(&raw, !args.no_label)?)?;
         let decisions = predict(&scores, detector.threshold);
         for (row, score) in scores.iter().enumerate() {
             let mut record: Vec<String> = carried
@@ -82,9 +90,10 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         anyhow::bail!("{}: the file has no data rows", args.data.display());
     }
     writer.flush()?;
-    drop(writer);
-    tmp.as_file().sync_all()?;
-    tmp.persist(&args.out)
+    writer
+        .into_inner()
+        .map_err(|e| anyhow::anyhow!("writing {}: {}", args.out.display(), e.error()))?
+        .finish()
         .with_context(|| format!("writing {}", args.out.display()))?;
     eprintln!(
         "scored {rows} rows of {} → {} ({flagged} above the threshold)",

@@ -1,8 +1,8 @@
 //! `synthad synth`: write synthetic anomalies, decoded to the input columns (or encoded).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -10,9 +10,11 @@ use synthad::ingest::labels::{LabelSpec, Labels, RowSplit};
 use synthad::ingest::{RawTable, Table};
 use synthad::prepare::Preprocessor;
 use synthad::synthesize::{AnomalyGenerator, UniformBox};
+use synthad::train::TrainParams;
 use synthad::{fit_generator, Detector};
 
 use crate::args::{ColumnArgs, ReadArgs};
+use crate::outputs::Output;
 
 #[derive(Args, Debug)]
 pub struct SynthArgs {
@@ -32,6 +34,9 @@ pub struct SynthArgs {
     /// Widen the box by this fraction of each feature's range per side (with --data).
     #[arg(long, default_value_t = 0.0)]
     pub margin: f64,
+    /// Most features a categorical column becomes (with --data); see `train --help`.
+    #[arg(long, default_value_t = TrainParams::default().max_categories)]
+    pub max_categories: usize,
     /// Number of samples.
     #[arg(long, default_value_t = 1000)]
     pub count: usize,
@@ -49,7 +54,16 @@ pub struct SynthArgs {
     pub columns: ColumnArgs,
 }
 
+/// Rows drawn and written at a time: memory stays flat whatever --count is.
+const CHUNK_ROWS: usize = 65_536;
+
 pub fn run(args: SynthArgs) -> Result<()> {
+    let inputs: Vec<(&str, &Path)> = [("--model", &args.model), ("--data", &args.data)]
+        .into_iter()
+        .filter_map(|(flag, path)| path.as_deref().map(|p| (flag, p)))
+        .collect();
+    crate::outputs::check_distinct(&inputs, &[("--out", &args.out)])?;
+    let mut out = Output::create(&args.out)?;
     let (preprocessor, generator) = match (&args.model, &args.data) {
         (Some(model), _) => {
             let d = Detector::load(model)?;
@@ -58,26 +72,82 @@ pub fn run(args: SynthArgs) -> Result<()> {
         (None, Some(data)) => from_data(&args, data)?,
         (None, None) => bail!("give --model or --data"),
     };
-    let samples = generator.generate(args.count, &mut ChaCha8Rng::seed_from_u64(args.seed));
-    let mut writer = csv::Writer::from_path(&args.out)?;
+    if let Output::File(file) = &out {
+        check_disk_space(file.target(), args.count, preprocessor.n_features())?;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    let mut writer = csv::Writer::from_writer(&mut out);
     if args.encoded {
         writer.write_record(preprocessor.feature_names())?;
-        for r in 0..samples.rows {
-            writer.write_record(samples.row(r).iter().map(|v| v.to_string()))?;
-        }
     } else {
         writer.write_record(preprocessor.columns.iter().map(|c| &c.name))?;
-        for row in preprocessor.inverse_transform(&samples) {
-            writer.write_record(row)?;
+    }
+    let mut left = args.count;
+    while left > 0 {
+        let n = left.min(CHUNK_ROWS);
+        let samples = generator.generate(n, &mut rng);
+        if args.encoded {
+            for r in 0..samples.rows {
+                writer.write_record(samples.row(r).iter().map(|v| v.to_string()))?;
+            }
+        } else {
+            for row in preprocessor.inverse_transform(&samples) {
+                writer.write_record(row)?;
+            }
         }
+        left -= n;
     }
     writer.flush()?;
+    drop(writer);
+    out.finish()
+        .with_context(|| format!("writing {}", args.out.display()))?;
     eprintln!(
         "wrote {} synthetic anomalies to {}",
         args.count,
         args.out.display()
     );
     Ok(())
+}
+
+/// Refuses a --count whose CSV would not fit on the output's file system (at the least 2
+/// bytes per field), before hours of writing end in a full disk.
+fn check_disk_space(target: &Path, count: usize, fields: usize) -> Result<()> {
+    let needed = (count as u128) * (fields.max(1) as u128) * 2;
+    if let Some(free) = free_bytes(target) {
+        if needed > free as u128 {
+            bail!(
+                "--count {count}: {count} rows of {fields} fields need at least {} on disk, but the file system of {} has {} free; lower --count",
+                synthad::memory::human(needed.min(u64::MAX as u128) as u64),
+                target.display(),
+                synthad::memory::human(free)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Free bytes on the file system holding `path`'s directory.
+fn free_bytes(path: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let c_path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+        let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: c_path is a valid NUL-terminated string and stat a writable statvfs.
+        if unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) } != 0 {
+            return None;
+        }
+        Some(stat.f_bavail as u64 * stat.f_frsize as u64)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 fn from_data(args: &SynthArgs, data: &std::path::Path) -> Result<(Preprocessor, UniformBox)> {
@@ -106,5 +176,10 @@ fn from_data(args: &SynthArgs, data: &std::path::Path) -> Result<(Preprocessor, 
         None => (Vec::new(), (0..raw.n_rows()).collect::<Vec<_>>()),
     };
     let table = Table::infer(&raw, &args.columns.spec(), &exclude, &options)?;
-    Ok(fit_generator(&table, &rows, args.margin)?)
+    Ok(fit_generator(
+        &table,
+        &rows,
+        args.margin,
+        args.max_categories,
+    )?)
 }

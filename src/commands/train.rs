@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use std::io::Write;
+
+use synthad::atomic_file::AtomicFile;
 use synthad::ingest::labels::LabelSpec;
 use synthad::{DataSpec, Detector};
 
@@ -40,6 +43,7 @@ pub struct TrainArgs {
 }
 
 pub fn run(args: TrainArgs, quiet: bool) -> Result<()> {
+    crate::outputs::check_distinct(&[("--data", &args.data)], &[("--model", &args.model)])?;
     let params = args.params.params()?;
     let data = DataSpec {
         read: args.read.options()?,
@@ -51,6 +55,8 @@ pub fn run(args: TrainArgs, quiet: bool) -> Result<()> {
         },
         known_fraction: args.known_fraction,
     };
+    // Opened before training: an unwritable place fails now, not after the work.
+    let mut model_file = AtomicFile::create(&args.model)?;
     // Only the neural detectors report epochs.
     let progress = EpochProgress::new(
         &params.describe(),
@@ -61,8 +67,14 @@ pub fn run(args: TrainArgs, quiet: bool) -> Result<()> {
     progress.finish();
     let (detector, report) = fitted?;
     super::print_fit_summary(&detector.params, &report);
-    detector
-        .save(&args.model)
+    model_file
+        .write_all(&detector.to_bytes()?)
+        .map_err(|e| synthad::Error::Io {
+            path: args.model.clone(),
+            error: e,
+        })?;
+    model_file
+        .commit()
         .with_context(|| format!("saving the model to {}", args.model.display()))?;
     eprintln!(
         "wrote {} (threshold {:.4} at {:.0}% false positives on validation normals)",

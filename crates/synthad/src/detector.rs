@@ -66,8 +66,45 @@ impl InputSchema {
         }
     }
 
-    /// Types the model's columns of a new file by the kinds of the training file.
-    pub fn table_from(&self, raw: &RawTable) -> Result<Table> {
+    /// Checks a schema read from a file against the preprocessor it feeds: the same columns,
+    /// every position inside the training file's columns, no column used twice.
+    pub fn check(&self, preprocessor: &Preprocessor) -> std::result::Result<(), String> {
+        let same_columns = self.columns.len() == preprocessor.columns.len()
+            && self
+                .columns
+                .iter()
+                .zip(&preprocessor.columns)
+                .all(|(s, p)| {
+                    s.name == p.name && s.kind == p.kind && s.source_index == p.source_index
+                });
+        if !same_columns {
+            return Err("the input columns differ from the preprocessor's".into());
+        }
+        let mut positions: Vec<usize> = self.columns.iter().map(|c| c.source_index).collect();
+        positions.extend(self.label_index);
+        if positions.iter().any(|&i| i >= self.source_columns) {
+            return Err(format!(
+                "a column position is past the training file's {} columns",
+                self.source_columns
+            ));
+        }
+        positions.sort_unstable();
+        if positions.windows(2).any(|w| w[0] == w[1]) {
+            return Err("two columns share a position".into());
+        }
+        let mut names: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
+        names.sort_unstable();
+        if names.windows(2).any(|w| w[0] == w[1]) {
+            return Err("two columns share a name".into());
+        }
+        Ok(())
+    }
+
+    /// Types the model's columns of a new file by the kinds of the training file. Files with a
+    /// header match columns by name. Files without one match by position, so they must have
+    /// exactly the training file's columns: all of them, or, when `has_label` is false, all but
+    /// the label column (the columns after it then sit one place earlier).
+    pub fn table_from(&self, raw: &RawTable, has_label: bool) -> Result<Table> {
         let mismatch = |message: String| Error::SchemaMismatch {
             path: raw.path.clone(),
             message,
@@ -89,21 +126,27 @@ impl InputSchema {
                 })
                 .collect::<Result<Vec<_>>>()?
         } else {
-            let without_label = self
-                .label_index
-                .filter(|&i| i + 1 == self.source_columns)
-                .map(|_| self.source_columns - 1);
-            if raw.names.len() != self.source_columns && Some(raw.names.len()) != without_label {
+            let dropped = if has_label { None } else { self.label_index };
+            let expected = self.source_columns - usize::from(dropped.is_some());
+            if raw.names.len() != expected {
+                let hint = match (has_label, self.label_index) {
+                    (true, Some(label)) if raw.names.len() + 1 == self.source_columns => format!(
+                        "; if the file lacks only the label column (column {label} in training), say so with --no-label"
+                    ),
+                    _ => String::new(),
+                };
                 return Err(mismatch(format!(
-                    "the data has {} columns but the model was trained on a file with {}{}; columns without a header are matched by position",
+                    "the data has {} columns but the model expects {expected} ({} the label column); columns without a header are matched by position{hint}",
                     raw.names.len(),
-                    self.source_columns,
-                    without_label.map_or(String::new(), |n| format!(" (or {n} without the label column)"))
+                    if dropped.is_some() { "the training file's without" } else { "as in the training file, with" },
                 )));
             }
             self.columns
                 .iter()
-                .map(|c| (c.source_index, c.kind))
+                .map(|c| {
+                    let shift = dropped.is_some_and(|label| c.source_index > label);
+                    (c.source_index - usize::from(shift), c.kind)
+                })
                 .collect()
         };
         let mut table = Table::with_kinds(raw, &kinds, &self.read)?;
@@ -271,7 +314,7 @@ impl Detector {
     pub fn read_file(&self, path: &Path) -> Result<(RawTable, Table)> {
         let schema = self.file_schema()?;
         let raw = RawTable::read(path, &schema.read)?;
-        let table = schema.table_from(&raw)?;
+        let table = schema.table_from(&raw, true)?;
         Ok((raw, table))
     }
 }
@@ -313,8 +356,25 @@ impl TrainingData {
         // Encoded once, in the order [normal val | normal train | known val | known train]
         // (hold_out puts the held-out rows first); the sets below are row ranges of it.
         let training_rows: Vec<usize> = normal.iter().chain(used_known).copied().collect();
-        let (preprocessor, encoded, generator) = fit_encoded(table, &training_rows, params.margin)?;
+        let preprocessor = Preprocessor::fit(table, &training_rows, params.max_categories)?;
         let n_features = preprocessor.n_features();
+        // The encoded rows are held three times at the peak (encoded, split into sets, stacked
+        // with labels), the synthetic ones twice.
+        let synthetic_rows = if params.uses_synthetic() {
+            (params.synthetic_ratio * normal.len() as f64).ceil() as usize
+        } else {
+            0
+        };
+        crate::memory::ensure_fits(
+            crate::memory::product(&[training_rows.len() * 3 + synthetic_rows * 2, n_features, 4]),
+            &format!(
+                "encoding {} training and {synthetic_rows} synthetic rows of {n_features} features",
+                training_rows.len()
+            ),
+            "train on a sample of the rows, lower --synthetic-ratio, or lower --max-categories",
+        )?;
+        let encoded = preprocessor.transform_rows(table, &training_rows)?;
+        let generator = UniformBox::fit(&encoded, &preprocessor.layout(), params.margin as f32);
         let mut offset = 0;
         let mut next_block = |len: usize| {
             let rows: Vec<usize> = (offset..offset + len).collect();
@@ -364,8 +424,9 @@ pub fn fit_generator(
     table: &Table,
     rows: &[usize],
     margin: f64,
+    max_categories: usize,
 ) -> Result<(Preprocessor, UniformBox)> {
-    let (preprocessor, _, generator) = fit_encoded(table, rows, margin)?;
+    let (preprocessor, _, generator) = fit_encoded(table, rows, margin, max_categories)?;
     Ok((preprocessor, generator))
 }
 
@@ -374,8 +435,9 @@ fn fit_encoded(
     table: &Table,
     rows: &[usize],
     margin: f64,
+    max_categories: usize,
 ) -> Result<(Preprocessor, Matrix, UniformBox)> {
-    let preprocessor = Preprocessor::fit(table, rows)?;
+    let preprocessor = Preprocessor::fit(table, rows, max_categories)?;
     let encoded = preprocessor.transform_rows(table, rows)?;
     let generator = UniformBox::fit(&encoded, &preprocessor.layout(), margin as f32);
     Ok((preprocessor, encoded, generator))

@@ -61,6 +61,14 @@ pub enum Error {
     #[error("{path}: not a synthad model file: {message}")]
     BadModelFile { path: PathBuf, message: String },
 
+    #[error("{what} needs about {}, but {} of memory is available; {hint}", crate::memory::human(*needed), crate::memory::human(*available))]
+    TooLarge {
+        what: String,
+        needed: u64,
+        available: u64,
+        hint: String,
+    },
+
     #[error("training failed: {0}")]
     Training(String),
 

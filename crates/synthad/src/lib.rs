@@ -6,12 +6,14 @@
 //! [`score`] → [`evaluate`]. [`Detector`] ties them together behind `fit`,
 //! `decision_function` and `predict`; [`model_file`] saves and loads it.
 
+pub mod atomic_file;
 pub mod bench;
 pub mod demo;
 pub mod detector;
 pub mod error;
 pub mod evaluate;
 pub mod ingest;
+pub mod memory;
 pub mod model_file;
 pub mod prepare;
 pub mod score;

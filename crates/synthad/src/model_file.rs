@@ -6,7 +6,6 @@
 //! never leaves a partial model behind.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 
 use candle_core::safetensors::Load;
@@ -18,7 +17,7 @@ use crate::detector::{Detector, InputSchema};
 use crate::error::{Error, Result};
 use crate::ingest::labels::LabelSpec;
 use crate::prepare::Preprocessor;
-use crate::synthesize::UniformBox;
+use crate::synthesize::{AnomalyGenerator, UniformBox};
 use crate::train::{model_from_parts, DetectorKind, TrainParams};
 
 /// Identifies synthad model files in the safetensors metadata.
@@ -47,8 +46,13 @@ struct Header {
 }
 
 impl Detector {
-    /// Writes the detector to `path` atomically.
+    /// Writes the detector to `path` atomically (see [`crate::atomic_file`]).
     pub fn save(&self, path: &Path) -> Result<()> {
+        crate::atomic_file::write(path, &self.to_bytes()?)
+    }
+
+    /// The model file's bytes.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let parts = self.model.parts()?;
         let header = Header {
             format: FORMAT.into(),
@@ -66,34 +70,24 @@ impl Detector {
         };
         let json = serde_json::to_string(&header).expect("the model header serializes");
         let metadata = HashMap::from([(METADATA_KEY.to_string(), json)]);
-        let bytes = safetensors::serialize(parts.tensors, Some(metadata)).map_err(|e| {
-            Error::BadModelFile {
-                path: path.into(),
-                message: format!("cannot serialize the weights: {e}"),
-            }
-        })?;
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-        tmp.write_all(&bytes)
-            .map_err(|e| Error::io(tmp.path(), e))?;
-        tmp.as_file()
-            .sync_all()
-            .map_err(|e| Error::io(tmp.path(), e))?;
-        tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-        Ok(())
+        safetensors::serialize(parts.tensors, Some(metadata))
+            .map_err(|e| Error::Training(format!("cannot serialize the weights: {e}")))
     }
 
     /// Reads a detector written by [`Detector::save`], checking format, version and shapes.
     pub fn load(path: &Path) -> Result<Detector> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Detector::from_bytes(&bytes, path)
+    }
+
+    /// Reads a model file's bytes; `path` names it in messages. Every index, width and count
+    /// in the file is checked: a model file is untrusted input.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Detector> {
         let bad = |message: String| Error::BadModelFile {
             path: path.into(),
             message,
         };
-        let (_, metadata) = SafeTensors::read_metadata(&bytes).map_err(|e| {
+        let (_, metadata) = SafeTensors::read_metadata(bytes).map_err(|e| {
             bad(format!(
                 "not a safetensors file ({e}); was it written by `synthad train`?"
             ))
@@ -123,7 +117,7 @@ impl Detector {
             ))
         })?;
         let tensors =
-            SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("corrupt tensors: {e}")))?;
+            SafeTensors::deserialize(bytes).map_err(|e| bad(format!("corrupt tensors: {e}")))?;
         let used = std::cell::Cell::new(0usize);
         let tensor = |name: &str, shape: &[usize]| {
             let view = tensors
@@ -155,7 +149,7 @@ impl Detector {
                 model.inputs()
             )));
         }
-        Ok(Detector {
+        let detector = Detector {
             schema: header.schema,
             preprocessor: header.preprocessor,
             model,
@@ -164,6 +158,33 @@ impl Detector {
             labels: header.labels,
             known_kinds: header.known_kinds,
             generator: header.generator,
-        })
+        };
+        check_consistency(&detector).map_err(bad)?;
+        Ok(detector)
     }
+}
+
+/// Checks what the parts of a loaded detector say about each other, so that nothing read from
+/// a file can index out of bounds or loop later.
+fn check_consistency(d: &Detector) -> std::result::Result<(), String> {
+    if !d.threshold.is_finite() {
+        return Err(format!("the threshold is {}", d.threshold));
+    }
+    d.params
+        .clone()
+        .check()
+        .map_err(|e| format!("the training parameters: {e}"))?;
+    d.preprocessor.check()?;
+    let n_features = d.preprocessor.n_features();
+    if d.generator.n_features() != n_features {
+        return Err(format!(
+            "the synthetic-anomaly box has {} features but the preprocessor makes {n_features}",
+            d.generator.n_features()
+        ));
+    }
+    d.generator.check(&d.preprocessor.layout())?;
+    if let Some(schema) = &d.schema {
+        schema.check(&d.preprocessor)?;
+    }
+    Ok(())
 }

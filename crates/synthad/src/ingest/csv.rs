@@ -1,7 +1,7 @@
 //! Delimited text files (CSV, TSV, UCI `.data`), read with the `csv` crate.
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::PathBuf;
 
 use super::{HeaderMode, RawColumn, RawTable, ReadOptions};
 use crate::error::{Error, Result};
@@ -9,11 +9,24 @@ use crate::error::{Error, Result};
 const CANDIDATE_DELIMITERS: [u8; 4] = [b',', b'\t', b';', b'|'];
 const SNIFF_LINES: usize = 20;
 
-/// Reads a delimited file in chunks of `chunk_rows` data rows. The header, the delimiter and
+/// A text input, opened: a file or a stream (standard input, a pipe).
+pub(super) struct TextInput {
+    /// The file's path, or the stream's name, for messages.
+    path: PathBuf,
+    reader: Box<dyn Read + Send>,
+}
+
+impl TextInput {
+    pub(super) fn new(path: PathBuf, reader: Box<dyn Read + Send>) -> TextInput {
+        TextInput { path, reader }
+    }
+}
+
+/// Reads delimited text in chunks of `chunk_rows` data rows. The header, the delimiter and
 /// whether lines end in an empty field are decided from the first chunk.
 pub(super) struct CsvChunks {
     path: PathBuf,
-    records: ::csv::StringRecordsIntoIter<BufReader<std::fs::File>>,
+    records: ::csv::StringRecordsIntoIter<Box<dyn Read + Send>>,
     names: Vec<String>,
     has_header: bool,
     width: usize,
@@ -27,21 +40,26 @@ pub(super) struct CsvChunks {
 }
 
 impl CsvChunks {
-    pub(super) fn open(path: &Path, options: &ReadOptions, chunk_rows: usize) -> Result<CsvChunks> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let delimiter = match options.delimiter {
-            Some(d) => d,
-            None => detect_delimiter(path)?,
-        };
+    pub(super) fn open(
+        input: TextInput,
+        options: &ReadOptions,
+        chunk_rows: usize,
+    ) -> Result<CsvChunks> {
+        let TextInput { path, mut reader } = input;
+        // The delimiter is sniffed from the first lines, which are then read again: kept in
+        // memory, since a stream cannot be rewound.
+        let head = read_head_lines(&mut reader).map_err(|e| Error::io(&path, e))?;
+        let delimiter = options.delimiter.unwrap_or_else(|| detect_delimiter(&head));
+        let reader: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(head).chain(reader));
         let records = ::csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .has_headers(false)
             .flexible(true)
             .trim(::csv::Trim::All)
-            .from_reader(BufReader::new(file))
+            .from_reader(reader)
             .into_records();
         let mut chunks = CsvChunks {
-            path: path.into(),
+            path: path.clone(),
             records,
             names: Vec::new(),
             has_header: false,
@@ -54,7 +72,7 @@ impl CsvChunks {
         };
         let mut first = chunks.read_rows(chunks.chunk_rows.saturating_add(1))?;
         if first.is_empty() {
-            return Err(Error::EmptyFile { path: path.into() });
+            return Err(Error::EmptyFile { path });
         }
         chunks.has_header = match options.header {
             HeaderMode::Present => true,
@@ -67,7 +85,7 @@ impl CsvChunks {
             None
         };
         if first.is_empty() {
-            return Err(Error::EmptyFile { path: path.into() });
+            return Err(Error::EmptyFile { path });
         }
         // A delimiter at the end of every line (UCI thyroid) adds an empty last field: drop it.
         let width = header.as_ref().map_or(first[0].len(), Vec::len);
@@ -175,29 +193,55 @@ impl Iterator for CsvChunks {
 }
 
 /// Reads a whole delimited file.
-pub(super) fn read(path: &Path, options: &ReadOptions) -> Result<RawTable> {
-    let mut chunks = CsvChunks::open(path, options, usize::MAX - 1)?;
+pub(super) fn read(input: TextInput, options: &ReadOptions) -> Result<RawTable> {
+    let path = input.path.clone();
+    let mut chunks = CsvChunks::open(input, options, usize::MAX - 1)?;
     chunks
         .next()
-        .unwrap_or_else(|| Err(Error::EmptyFile { path: path.into() }))
+        .unwrap_or_else(|| Err(Error::EmptyFile { path }))
+}
+
+/// The first lines of the input, up to [`SNIFF_LINES`] non-blank ones or 1 MiB.
+fn read_head_lines(reader: &mut dyn Read) -> std::io::Result<Vec<u8>> {
+    const LIMIT: usize = 1 << 20;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 8192];
+    while head.len() < LIMIT {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        head.extend_from_slice(&buf[..n]);
+        if head.iter().filter(|&&b| b == b'\n').count() > SNIFF_LINES {
+            break;
+        }
+    }
+    Ok(head)
 }
 
 /// Picks the candidate that splits the first lines into the same, largest number of fields.
-fn detect_delimiter(path: &Path) -> Result<u8> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut lines = Vec::new();
-    for line in BufReader::new(file.take(1 << 20)).lines().take(SNIFF_LINES) {
-        match line {
-            Ok(l) if !l.trim().is_empty() => lines.push(l),
-            Ok(_) => {}
-            // Invalid UTF-8 or a cut line at the 1 MiB limit: sniff from what we have.
-            Err(_) => break,
-        }
-    }
+fn detect_delimiter(head: &[u8]) -> u8 {
+    let lines: Vec<&str> = std::str::from_utf8(head)
+        .unwrap_or_else(|e| {
+            // A cut multi-byte character at the end, or invalid UTF-8: sniff what is valid.
+            std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or("")
+        })
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(SNIFF_LINES)
+        .collect();
+    // A last line cut at the read limit would count fewer delimiters: leave it out.
+    let complete = if head.len() >= (1 << 20) && lines.len() > 1 {
+        &lines[..lines.len() - 1]
+    } else {
+        &lines[..]
+    };
     let best = CANDIDATE_DELIMITERS
         .iter()
         .filter_map(|&d| {
-            let counts: Vec<usize> = lines
+            let counts: Vec<usize> = complete
                 .iter()
                 .map(|l| l.bytes().filter(|&b| b == d).count())
                 .collect();
@@ -205,7 +249,7 @@ fn detect_delimiter(path: &Path) -> Result<u8> {
             (first > 0 && counts.iter().all(|&c| c == first)).then_some((d, first))
         })
         .max_by_key(|&(_, count)| count);
-    Ok(best.map_or(b',', |(d, _)| d))
+    best.map_or(b',', |(d, _)| d)
 }
 
 fn looks_like_header(row: &[String]) -> bool {
@@ -218,6 +262,13 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    fn input(f: &tempfile::NamedTempFile) -> TextInput {
+        TextInput::new(
+            f.path().into(),
+            Box::new(std::fs::File::open(f.path()).unwrap()),
+        )
+    }
+
     fn write(contents: &str) -> tempfile::NamedTempFile {
         let mut f = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
         f.write_all(contents.as_bytes()).unwrap();
@@ -227,7 +278,7 @@ mod tests {
     #[test]
     fn detects_semicolon_and_header() {
         let f = write("a;b;c\n1;2;x\n3;4;y\n");
-        let t = read(f.path(), &ReadOptions::default()).unwrap();
+        let t = read(input(&f), &ReadOptions::default()).unwrap();
         assert!(t.has_header);
         assert_eq!(t.names, ["a", "b", "c"]);
         assert_eq!(t.n_rows(), 2);
@@ -236,7 +287,7 @@ mod tests {
     #[test]
     fn headerless_columns_are_indices_and_trailing_delimiter_is_dropped() {
         let f = write("0.5,1,3,\n0.25,0,1,\n\n");
-        let t = read(f.path(), &ReadOptions::default()).unwrap();
+        let t = read(input(&f), &ReadOptions::default()).unwrap();
         assert!(!t.has_header);
         assert_eq!(t.names, ["0", "1", "2"]);
         assert_eq!(
@@ -252,8 +303,8 @@ mod tests {
             text.push_str(&format!("{i},x{i}\n"));
         }
         let f = write(&text);
-        let whole = read(f.path(), &ReadOptions::default()).unwrap();
-        let chunks: Vec<RawTable> = CsvChunks::open(f.path(), &ReadOptions::default(), 3)
+        let whole = read(input(&f), &ReadOptions::default()).unwrap();
+        let chunks: Vec<RawTable> = CsvChunks::open(input(&f), &ReadOptions::default(), 3)
             .unwrap()
             .collect::<Result<_>>()
             .unwrap();
@@ -273,7 +324,7 @@ mod tests {
 
         // A bad row in a later chunk is named by its row in the file.
         let f = write(&text.replace("\n7,x7\n", "\n7,x7,extra\n"));
-        let err = CsvChunks::open(f.path(), &ReadOptions::default(), 3)
+        let err = CsvChunks::open(input(&f), &ReadOptions::default(), 3)
             .unwrap()
             .collect::<Result<Vec<_>>>()
             .unwrap_err()
@@ -284,7 +335,7 @@ mod tests {
     #[test]
     fn ragged_row_is_an_error_naming_the_row() {
         let f = write("1,2,3\n4,5\n");
-        let err = read(f.path(), &ReadOptions::default())
+        let err = read(input(&f), &ReadOptions::default())
             .unwrap_err()
             .to_string();
         assert!(err.contains("data row 2 has 2 fields, expected 3"), "{err}");

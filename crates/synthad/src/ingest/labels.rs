@@ -96,6 +96,11 @@ pub struct RowSplit {
 
 impl RowSplit {
     pub fn new(raw: &RawTable, labels: &Labels, spec: &LabelSpec) -> Result<RowSplit> {
+        if let Some(both) = spec.normal.iter().find(|n| spec.is_known(&canonical(n))) {
+            return Err(Error::InvalidParams(format!(
+                "label {both:?} is given as normal (--normal) and as a known anomaly (--known); the two sets must not overlap"
+            )));
+        }
         let mut split = RowSplit::default();
         for (row, label) in labels.values.iter().enumerate() {
             if spec.is_normal(label) {

@@ -10,6 +10,8 @@ mod npz;
 mod parquet;
 mod table;
 
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -67,12 +69,18 @@ pub enum RawColumn {
     Text(Vec<Option<String>>),
     /// Numbers of a binary format (`None` = null).
     Float(Vec<Option<f64>>),
+    /// A Parquet column of a type that is neither number nor text (a date, a list), as text.
+    /// It can be a label or be carried into output; as a feature only if declared categorical.
+    Other {
+        data_type: String,
+        values: Vec<Option<String>>,
+    },
 }
 
 impl RawColumn {
     pub fn len(&self) -> usize {
         match self {
-            RawColumn::Text(v) => v.len(),
+            RawColumn::Text(v) | RawColumn::Other { values: v, .. } => v.len(),
             RawColumn::Float(v) => v.len(),
         }
     }
@@ -86,6 +94,7 @@ impl RawColumn {
         match (self, other) {
             (RawColumn::Text(a), RawColumn::Text(b)) => a.extend(b),
             (RawColumn::Float(a), RawColumn::Float(b)) => a.extend(b),
+            (RawColumn::Other { values: a, .. }, RawColumn::Other { values: b, .. }) => a.extend(b),
             _ => unreachable!("chunks of one file have the same column kinds"),
         }
     }
@@ -93,7 +102,9 @@ impl RawColumn {
     /// The value of one row as text, for labels and ids.
     pub fn text_at(&self, row: usize) -> String {
         match self {
-            RawColumn::Text(v) => v[row].clone().unwrap_or_default(),
+            RawColumn::Text(v) | RawColumn::Other { values: v, .. } => {
+                v[row].clone().unwrap_or_default()
+            }
             RawColumn::Float(v) => v[row].map(format_number).unwrap_or_default(),
         }
     }
@@ -123,42 +134,46 @@ pub struct RawTable {
 /// Tables of consecutive rows of one file.
 pub type RawChunks = Box<dyn Iterator<Item = Result<RawTable>>>;
 
+/// The `--data` value that reads standard input.
+pub const STDIN: &str = "-";
+
+/// What [`RawTable::path`] holds for data read from standard input.
+pub const STDIN_NAME: &str = "<stdin>";
+
 impl RawTable {
-    /// Reads a file, choosing the format by its extension.
+    /// Reads a whole file, or standard input for `-` (also a pipe such as `/dev/stdin`). The
+    /// format is Parquet or `.npz` by their signature bytes, else delimited text by extension.
     pub fn read(path: &Path, options: &ReadOptions) -> Result<RawTable> {
-        let metadata = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-        if metadata.is_dir() {
-            return Err(Error::Parse {
-                path: path.into(),
-                message: "is a directory, not a data file".into(),
-            });
-        }
-        if metadata.len() == 0 {
-            return Err(Error::EmptyFile { path: path.into() });
-        }
-        let table = match format_of(path)? {
-            Format::Parquet => parquet::read(path)?,
-            Format::Npz => npz::read(path)?,
-            Format::Text => csv::read(path, options)?,
+        let table = match open(path)? {
+            Source::Parquet(input) => parquet::read(input)?,
+            Source::Npz(input) => npz::read(input)?,
+            Source::Text(input) => csv::read(input, options)?,
         };
         if table.n_rows() == 0 {
-            return Err(Error::EmptyFile { path: path.into() });
+            return Err(Error::EmptyFile { path: table.path });
         }
+        check_unique_names(&table)?;
         Ok(table)
     }
 
     /// Reads a file in tables of at most `chunk_rows` rows, so that memory does not grow with
-    /// the file (text and Parquet; an `.npz` archive comes as one table).
+    /// the file (text, also from a pipe, and Parquet files; an `.npz` archive, or Parquet from
+    /// a pipe, is held whole).
     pub fn read_chunks(path: &Path, options: &ReadOptions, chunk_rows: usize) -> Result<RawChunks> {
-        let metadata = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-        if metadata.len() == 0 {
-            return Err(Error::EmptyFile { path: path.into() });
-        }
-        Ok(match format_of(path)? {
-            Format::Parquet => Box::new(parquet::ParquetChunks::open(path, chunk_rows)?),
-            Format::Npz => Box::new(std::iter::once(npz::read(path))),
-            Format::Text => Box::new(csv::CsvChunks::open(path, options, chunk_rows)?),
-        })
+        let chunks: RawChunks = match open(path)? {
+            Source::Parquet(input) => Box::new(parquet::ParquetChunks::open(input, chunk_rows)?),
+            Source::Npz(input) => Box::new(std::iter::once(npz::read(input))),
+            Source::Text(input) => Box::new(csv::CsvChunks::open(input, options, chunk_rows)?),
+        };
+        let mut checked = false;
+        Ok(Box::new(chunks.map(move |chunk| {
+            let chunk = chunk?;
+            if !checked {
+                check_unique_names(&chunk)?;
+                checked = true;
+            }
+            Ok(chunk)
+        })))
     }
 
     pub fn n_rows(&self) -> usize {
@@ -188,25 +203,110 @@ impl RawTable {
     }
 }
 
-enum Format {
-    Text,
-    Parquet,
-    Npz,
+/// Two columns of one name would both be read as the first: refuse, naming them.
+fn check_unique_names(table: &RawTable) -> Result<()> {
+    let mut seen: std::collections::HashMap<&str, usize> = Default::default();
+    for (i, name) in table.names.iter().enumerate() {
+        if let Some(first) = seen.insert(name, i) {
+            let hint = if table.has_header {
+                ", or read the file with --header no to address columns by position"
+            } else {
+                ""
+            };
+            return Err(Error::Parse {
+                path: table.path.clone(),
+                message: format!(
+                    "columns {first} and {i} (zero-based) are both named {name:?}, so they could not be told apart when scoring; rename one{hint}"
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
-/// The format, by file extension.
-fn format_of(path: &Path) -> Result<Format> {
+/// An opened input, by format.
+enum Source {
+    Parquet(parquet::ParquetInput),
+    Npz(npz::NpzInput),
+    Text(csv::TextInput),
+}
+
+const PARQUET_MAGIC: &[u8] = b"PAR1";
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+
+/// Opens a file or standard input and decides its format: by signature bytes first (so a
+/// Parquet file named `.dat` still reads), then by extension.
+fn open(path: &Path) -> Result<Source> {
+    let (name, mut reader): (PathBuf, Box<dyn Read + Send>) = if path.as_os_str() == STDIN {
+        (PathBuf::from(STDIN_NAME), Box::new(std::io::stdin()))
+    } else {
+        let metadata = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        if metadata.is_dir() {
+            return Err(Error::Parse {
+                path: path.into(),
+                message: "is a directory, not a data file".into(),
+            });
+        }
+        if metadata.is_file() {
+            return open_file(path);
+        }
+        // A pipe or a device (/dev/stdin, a named pipe): read once, as a stream.
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        (path.to_path_buf(), Box::new(file))
+    };
+    let head = read_head(&mut reader, &name)?;
+    if head == PARQUET_MAGIC || head == ZIP_MAGIC {
+        // Both formats keep their index at the end: the whole stream is needed.
+        let mut bytes = head;
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(&name, e))?;
+        return Ok(if bytes.starts_with(PARQUET_MAGIC) {
+            Source::Parquet(parquet::ParquetInput::Bytes(name, bytes.into()))
+        } else {
+            Source::Npz(npz::NpzInput::Bytes(name, bytes))
+        });
+    }
+    let reader = std::io::Cursor::new(head).chain(reader);
+    Ok(Source::Text(csv::TextInput::new(name, Box::new(reader))))
+}
+
+fn open_file(path: &Path) -> Result<Source> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let head = read_head(&mut file, path)?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io(path, e))?;
     let extension = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    match extension.as_str() {
-        "parquet" | "pq" => Ok(Format::Parquet),
-        "npz" => Ok(Format::Npz),
-        "csv" | "tsv" | "txt" | "data" | "test" | "dat" | "" => Ok(Format::Text),
-        _ => Err(Error::UnsupportedFormat { path: path.into() }),
+    let path = path.to_path_buf();
+    if head == PARQUET_MAGIC || matches!(extension.as_str(), "parquet" | "pq") {
+        return Ok(Source::Parquet(parquet::ParquetInput::File(path, file)));
     }
+    if head == ZIP_MAGIC || extension == "npz" {
+        return Ok(Source::Npz(npz::NpzInput::File(path, file)));
+    }
+    match extension.as_str() {
+        "csv" | "tsv" | "txt" | "data" | "test" | "dat" | "" => {
+            Ok(Source::Text(csv::TextInput::new(path, Box::new(file))))
+        }
+        _ => Err(Error::UnsupportedFormat { path }),
+    }
+}
+
+/// The first four bytes (fewer for a shorter input); an empty input is an error.
+fn read_head(reader: &mut dyn Read, name: &Path) -> Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(4);
+    reader
+        .take(4)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(name, e))?;
+    if head.is_empty() {
+        return Err(Error::EmptyFile { path: name.into() });
+    }
+    Ok(head)
 }
 
 fn summarize_names(names: &[String]) -> String {

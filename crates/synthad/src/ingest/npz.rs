@@ -1,7 +1,8 @@
 //! NumPy `.npz` archives holding a feature matrix `X` (n × d) and optionally labels `y` (n),
 //! the layout ADBench ships. Feature columns are named "0".."d-1", the labels "y".
 
-use std::path::Path;
+use std::io::{Read, Seek};
+use std::path::{Path, PathBuf};
 
 use npyz::npz::NpzArchive;
 use npyz::{NpyFile, Order, TypeChar};
@@ -9,13 +10,26 @@ use npyz::{NpyFile, Order, TypeChar};
 use super::{RawColumn, RawTable};
 use crate::error::{Error, Result};
 
-pub(super) fn read(path: &Path) -> Result<RawTable> {
+/// An `.npz` input, opened: a file, or a whole stream held in memory.
+pub(super) enum NpzInput {
+    File(PathBuf, std::fs::File),
+    Bytes(PathBuf, Vec<u8>),
+}
+
+pub(super) fn read(input: NpzInput) -> Result<RawTable> {
+    match input {
+        NpzInput::File(path, file) => read_archive(&path, std::io::BufReader::new(file)),
+        NpzInput::Bytes(path, bytes) => read_archive(&path, std::io::Cursor::new(bytes)),
+    }
+}
+
+fn read_archive<R: Read + Seek>(path: &Path, reader: R) -> Result<RawTable> {
     let bad = |message: String| Error::Parse {
         path: path.into(),
         message,
     };
     let mut archive =
-        NpzArchive::open(path).map_err(|e| bad(format!("not a readable .npz archive: {e}")))?;
+        NpzArchive::new(reader).map_err(|e| bad(format!("not a readable .npz archive: {e}")))?;
     let x = archive
         .by_name("X")
         .map_err(|e| bad(format!("array X: {e}")))?
@@ -27,8 +41,21 @@ pub(super) fn read(path: &Path) -> Result<RawTable> {
         )));
     }
     let (n, d) = (shape[0] as usize, shape[1] as usize);
+    // Read as f64, then split into columns of Option<f64>: 24 bytes per value at the peak.
+    crate::memory::ensure_fits(
+        crate::memory::product(&[n, d, 24]),
+        &format!("{}: reading X ({n} × {d})", path.display()),
+        "the array is larger than this machine's memory; score it in parts",
+    )?;
     let order = x.order();
     let flat = read_as_f64(x).map_err(|e| bad(format!("array X: {e}")))?;
+    if flat.len() != n * d {
+        return Err(bad(format!(
+            "array X holds {} values, but its shape {shape:?} says {}",
+            flat.len(),
+            n * d
+        )));
+    }
     let element = |row: usize, col: usize| match order {
         Order::C => flat[row * d + col],
         Order::Fortran => flat[col * n + row],

@@ -1,5 +1,6 @@
 //! Parquet files, read with arrow-rs. Numeric and boolean columns become numbers, string
-//! columns text; other Arrow types are refused with the column named.
+//! columns text; other Arrow types (dates, lists) are kept as their text, usable as labels and
+//! carried columns, and refused as features unless declared categorical.
 
 use std::path::{Path, PathBuf};
 
@@ -8,6 +9,7 @@ use arrow_array::types::Float64Type;
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::file::reader::ChunkReader;
 
 use super::{RawColumn, RawTable};
 use crate::error::{Error, Result};
@@ -17,6 +19,12 @@ fn parse_error(path: &Path, e: &dyn std::fmt::Display) -> Error {
         path: path.into(),
         message: format!("not a readable Parquet file: {e}"),
     }
+}
+
+/// A Parquet input, opened: a file, or a whole stream held in memory.
+pub(super) enum ParquetInput {
+    File(PathBuf, std::fs::File),
+    Bytes(PathBuf, bytes::Bytes),
 }
 
 /// Reads a Parquet file in record batches of `chunk_rows` rows, one table per batch.
@@ -30,23 +38,33 @@ pub(super) struct ParquetChunks {
 }
 
 impl ParquetChunks {
-    pub(super) fn open(path: &Path, chunk_rows: usize) -> Result<ParquetChunks> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    pub(super) fn open(input: ParquetInput, chunk_rows: usize) -> Result<ParquetChunks> {
+        match input {
+            ParquetInput::File(path, file) => Self::from_reader(path, file, chunk_rows),
+            ParquetInput::Bytes(path, bytes) => Self::from_reader(path, bytes, chunk_rows),
+        }
+    }
+
+    fn from_reader<R: ChunkReader + 'static>(
+        path: PathBuf,
+        reader: R,
+        chunk_rows: usize,
+    ) -> Result<ParquetChunks> {
         let builder =
-            ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parse_error(path, &e))?;
+            ParquetRecordBatchReaderBuilder::try_new(reader).map_err(|e| parse_error(&path, &e))?;
         let schema = builder.schema().clone();
         let names = schema.fields().iter().map(|f| f.name().clone()).collect();
         let empty = schema
             .fields()
             .iter()
-            .map(|f| column_for(path, f.name(), f.data_type()))
-            .collect::<Result<_>>()?;
+            .map(|f| column_for(f.data_type()))
+            .collect();
         let reader = builder
             .with_batch_size(chunk_rows.max(1))
             .build()
-            .map_err(|e| parse_error(path, &e))?;
+            .map_err(|e| parse_error(&path, &e))?;
         Ok(ParquetChunks {
-            path: path.into(),
+            path,
             names,
             empty,
             reader,
@@ -80,44 +98,35 @@ impl Iterator for ParquetChunks {
 }
 
 /// Reads a whole Parquet file.
-pub(super) fn read(path: &Path) -> Result<RawTable> {
+pub(super) fn read(input: ParquetInput) -> Result<RawTable> {
+    let chunks = ParquetChunks::open(input, 8192)?;
     let mut table = RawTable {
-        path: path.into(),
-        names: Vec::new(),
+        path: chunks.path.clone(),
+        names: chunks.names.clone(),
         has_header: true,
         first_row: 0,
-        columns: Vec::new(),
+        columns: chunks.empty.clone(),
     };
-    for (i, chunk) in ParquetChunks::open(path, 8192)?.enumerate() {
-        let chunk = chunk?;
-        if i == 0 {
-            table.names = chunk.names;
-            table.columns = chunk.columns;
-        } else {
-            for (all, part) in table.columns.iter_mut().zip(chunk.columns) {
-                all.extend(part);
-            }
+    for chunk in chunks {
+        for (all, part) in table.columns.iter_mut().zip(chunk?.columns) {
+            all.extend(part);
         }
-    }
-    if table.names.is_empty() {
-        // A file with a schema but no row groups: no rows.
-        return Err(Error::EmptyFile { path: path.into() });
     }
     Ok(table)
 }
 
-fn column_for(path: &Path, name: &str, data_type: &DataType) -> Result<RawColumn> {
+/// Numbers and booleans become numbers, strings text; anything else is kept as text for
+/// labels and carried columns ([`RawColumn::Other`]).
+fn column_for(data_type: &DataType) -> RawColumn {
     if is_text(data_type) {
-        Ok(RawColumn::Text(Vec::new()))
+        RawColumn::Text(Vec::new())
     } else if data_type.is_numeric() || *data_type == DataType::Boolean {
-        Ok(RawColumn::Float(Vec::new()))
+        RawColumn::Float(Vec::new())
     } else {
-        Err(Error::SchemaMismatch {
-            path: path.into(),
-            message: format!(
-                "column {name:?} has Arrow type {data_type}, which synthad cannot use; drop it with --ignore {name:?}"
-            ),
-        })
+        RawColumn::Other {
+            data_type: data_type.to_string(),
+            values: Vec::new(),
+        }
     }
 }
 
@@ -144,6 +153,14 @@ fn append_batch(
                 let cast = arrow_cast::cast(array, &DataType::Utf8)?;
                 let strings = cast.as_string::<i32>();
                 values.extend(strings.iter().map(|s| s.map(str::to_string)));
+            }
+            RawColumn::Other { values, .. } => {
+                let options = arrow_cast::display::FormatOptions::default();
+                let format = arrow_cast::display::ArrayFormatter::try_new(array, &options)?;
+                values.extend(
+                    (0..array.len())
+                        .map(|i| array.is_valid(i).then(|| format.value(i).to_string())),
+                );
             }
         }
         debug_assert_eq!(array.len(), batch.num_rows());

@@ -226,6 +226,7 @@ impl Table {
 
 fn infer_kind(raw: &RawTable, index: usize, options: &ReadOptions) -> Result<ColumnKind> {
     match &raw.columns[index] {
+        RawColumn::Other { data_type, .. } => Err(unusable(raw, index, data_type)),
         RawColumn::Float(values) => {
             let mut present = values.iter().flatten().copied().filter(|x| !x.is_nan());
             Ok(if present.all(|x| x == 0.0 || x == 1.0) {
@@ -324,6 +325,10 @@ fn convert(
                 })
                 .collect(),
         )),
+        (ColumnKind::Categorical, RawColumn::Other { values, .. }) => {
+            Ok(Values::Categorical(values.clone()))
+        }
+        (_, RawColumn::Other { data_type, .. }) => Err(unusable(raw, index, data_type)),
         (ColumnKind::Categorical, RawColumn::Float(values)) => Ok(Values::Categorical(
             values
                 .iter()
@@ -360,6 +365,17 @@ fn convert(
                 .collect::<Result<Vec<_>>>()?;
             Ok(Values::Numeric(numbers))
         }
+    }
+}
+
+/// A column of a type that is neither number nor text, used as a feature.
+fn unusable(raw: &RawTable, index: usize, data_type: &str) -> Error {
+    let name = &raw.names[index];
+    Error::SchemaMismatch {
+        path: raw.path.clone(),
+        message: format!(
+            "column {name:?} has type {data_type}, which synthad cannot use as a number; leave it out with --ignore {name:?}, or use its values as categories with --categorical {name:?}"
+        ),
     }
 }
 

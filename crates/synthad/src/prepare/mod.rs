@@ -2,7 +2,9 @@
 //!
 //! Numeric and binary columns are min-max scaled to [0, 1] (values outside the training range
 //! stay outside), categorical columns one-hot encoded (an unseen category maps to zeros), and
-//! missing values take the training mean of their encoded columns.
+//! missing values take the training mean of their encoded columns. A categorical column with
+//! more distinct values than `max_categories` keeps its frequent categories and pools the rest
+//! into one "other" feature, so a column of user ids or addresses stays a bounded width.
 
 mod matrix;
 
@@ -12,6 +14,9 @@ use crate::error::{Error, Result};
 use crate::ingest::{ColumnKind, Table, Values};
 
 pub use matrix::Matrix;
+
+/// The name a pooled "other" category goes by in feature names and decoded rows.
+pub const OTHER_CATEGORY: &str = "(other)";
 
 /// How one input column becomes encoded features.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,7 +36,24 @@ pub enum Encoding {
     OneHot {
         categories: Vec<String>,
         frequencies: Vec<f64>,
+        /// Set when rare categories were pooled: the training frequency of the pooled ones,
+        /// whose feature comes last. Every value not in `categories` sets it, an unseen one
+        /// too: in a column with many rare values, a new value is one more rare value.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        other: Option<f64>,
     },
+}
+
+impl Encoding {
+    /// The number of encoded features.
+    pub fn width(&self) -> usize {
+        match self {
+            Encoding::MinMax { .. } => 1,
+            Encoding::OneHot {
+                categories, other, ..
+            } => categories.len() + usize::from(other.is_some()),
+        }
+    }
 }
 
 /// The encoded features of one input column, as the synthesizer needs to know them.
@@ -49,8 +71,9 @@ pub struct Preprocessor {
 }
 
 impl Preprocessor {
-    /// Fits the encodings on the given rows of `table`.
-    pub fn fit(table: &Table, rows: &[usize]) -> Result<Preprocessor> {
+    /// Fits the encodings on the given rows of `table`; categorical columns keep at most
+    /// `max_categories` features (see [`one_hot`]).
+    pub fn fit(table: &Table, rows: &[usize], max_categories: usize) -> Result<Preprocessor> {
         let no_values = |name: &str| {
             Error::InvalidParams(format!(
                 "{}: column {name:?} has no values in the training rows; leave it out with --ignore {name:?}",
@@ -84,24 +107,16 @@ impl Preprocessor {
                         }
                     }
                     Values::Categorical(values) => {
-                        let mut counts: std::collections::BTreeMap<&str, usize> =
-                            Default::default();
+                        let mut counts: std::collections::HashMap<&str, usize> = Default::default();
                         for &r in rows {
                             if let Some(v) = &values[r] {
                                 *counts.entry(v).or_default() += 1;
                             }
                         }
-                        let total: usize = counts.values().sum();
-                        if total == 0 {
+                        if counts.is_empty() {
                             return Err(no_values(&column.name));
                         }
-                        Encoding::OneHot {
-                            categories: counts.keys().map(|c| c.to_string()).collect(),
-                            frequencies: counts
-                                .values()
-                                .map(|&c| c as f64 / total as f64)
-                                .collect(),
-                        }
+                        one_hot(counts, max_categories)
                     }
                 };
                 Ok(ColumnTransform {
@@ -115,14 +130,47 @@ impl Preprocessor {
         Ok(Preprocessor { columns })
     }
 
+    /// Checks a preprocessor read from a file: finite ranges, sorted unique categories with a
+    /// frequency each.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        for c in &self.columns {
+            let bad = |what: &str| Err(format!("column {:?}: {what}", c.name));
+            match &c.encoding {
+                Encoding::MinMax { min, max, mean } => {
+                    if !(min.is_finite() && max.is_finite() && mean.is_finite() && min <= max) {
+                        return bad("the scaling range is not finite and ordered");
+                    }
+                    if c.kind == ColumnKind::Categorical {
+                        return bad("a categorical column with a numeric encoding");
+                    }
+                }
+                Encoding::OneHot {
+                    categories,
+                    frequencies,
+                    other,
+                } => {
+                    if c.kind != ColumnKind::Categorical {
+                        return bad("a numeric column with a one-hot encoding");
+                    }
+                    if categories.windows(2).any(|w| w[0] >= w[1]) {
+                        return bad("the categories are not sorted and unique");
+                    }
+                    if frequencies.len() != categories.len()
+                        || frequencies
+                            .iter()
+                            .chain(other)
+                            .any(|f| !(0.0..=1.0).contains(f))
+                    {
+                        return bad("the category frequencies do not match the categories");
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn n_features(&self) -> usize {
-        self.columns
-            .iter()
-            .map(|c| match &c.encoding {
-                Encoding::MinMax { .. } => 1,
-                Encoding::OneHot { categories, .. } => categories.len(),
-            })
-            .sum()
+        self.columns.iter().map(|c| c.encoding.width()).sum()
     }
 
     /// The encoded features, block by block.
@@ -132,9 +180,9 @@ impl Preprocessor {
             .iter()
             .map(|c| {
                 let block = match (&c.encoding, c.kind) {
-                    (Encoding::OneHot { categories, .. }, _) => FeatureBlock::OneHot {
+                    (encoding @ Encoding::OneHot { .. }, _) => FeatureBlock::OneHot {
                         start,
-                        len: categories.len(),
+                        len: encoding.width(),
                     },
                     (Encoding::MinMax { .. }, ColumnKind::Binary) => FeatureBlock::Binary(start),
                     (Encoding::MinMax { .. }, _) => FeatureBlock::Continuous(start),
@@ -154,8 +202,12 @@ impl Preprocessor {
             .iter()
             .flat_map(|c| match &c.encoding {
                 Encoding::MinMax { .. } => vec![c.name.clone()],
-                Encoding::OneHot { categories, .. } => categories
+                Encoding::OneHot {
+                    categories, other, ..
+                } => categories
                     .iter()
+                    .map(String::as_str)
+                    .chain(other.map(|_| OTHER_CATEGORY))
                     .map(|cat| format!("{}={cat}", c.name))
                     .collect(),
             })
@@ -193,27 +245,29 @@ impl Preprocessor {
                 }
                 (
                     Values::Categorical(values),
-                    Encoding::OneHot {
+                    encoding @ Encoding::OneHot {
                         categories,
                         frequencies,
+                        other,
                     },
                 ) => {
+                    let width = encoding.width();
                     for (i, &r) in rows.iter().enumerate() {
-                        let row = &mut out.row_mut(i)[offset..offset + categories.len()];
+                        let row = &mut out.row_mut(i)[offset..offset + width];
                         match &values[r] {
                             None => {
-                                for (o, f) in row.iter_mut().zip(frequencies) {
+                                for (o, f) in row.iter_mut().zip(frequencies.iter().chain(other)) {
                                     *o = *f as f32;
                                 }
                             }
-                            Some(v) => {
-                                if let Ok(k) = categories.binary_search(v) {
-                                    row[k] = 1.0;
-                                }
-                            }
+                            Some(v) => match categories.binary_search(v) {
+                                Ok(k) => row[k] = 1.0,
+                                Err(_) if other.is_some() => row[width - 1] = 1.0,
+                                Err(_) => {}
+                            },
                         }
                     }
-                    offset += categories.len();
+                    offset += width;
                 }
                 _ => {
                     return Err(Error::SchemaMismatch {
@@ -249,13 +303,16 @@ impl Preprocessor {
                                 format!("{value}")
                             }
                         }
-                        Encoding::OneHot { categories, .. } => {
-                            let group = &row[offset..offset + categories.len()];
-                            offset += categories.len();
+                        encoding @ Encoding::OneHot { categories, .. } => {
+                            let group = &row[offset..offset + encoding.width()];
+                            offset += encoding.width();
                             let best = (0..group.len())
                                 .max_by(|&a, &b| group[a].total_cmp(&group[b]))
                                 .unwrap_or(0);
-                            categories[best].clone()
+                            categories
+                                .get(best)
+                                .cloned()
+                                .unwrap_or_else(|| OTHER_CATEGORY.to_string())
                         }
                     })
                     .collect()
@@ -267,6 +324,41 @@ impl Preprocessor {
     pub fn transform(&self, table: &Table) -> Result<Matrix> {
         let rows: Vec<usize> = (0..table.n_rows).collect();
         self.transform_rows(table, &rows)
+    }
+}
+
+/// One-hot encoding of a column with these category counts. With more categories than
+/// `max_categories`, the categories more frequent than the `max_categories`-th most frequent
+/// keep a feature each and the rest share an "other" feature: at most `max_categories`
+/// features. Categories tied at the cut all go to "other", so which ones keep a feature does
+/// not depend on their names or order; a column of unique ids pools entirely.
+pub fn one_hot(counts: std::collections::HashMap<&str, usize>, max_categories: usize) -> Encoding {
+    let total: usize = counts.values().sum();
+    let frequency = |count: usize| count as f64 / total as f64;
+    if counts.len() <= max_categories {
+        let mut sorted: Vec<(&str, usize)> = counts.into_iter().collect();
+        sorted.sort_unstable();
+        return Encoding::OneHot {
+            categories: sorted.iter().map(|(c, _)| c.to_string()).collect(),
+            frequencies: sorted.iter().map(|&(_, n)| frequency(n)).collect(),
+            other: None,
+        };
+    }
+    let mut by_count: Vec<usize> = counts.values().copied().collect();
+    by_count.sort_unstable_by(|a, b| b.cmp(a));
+    // The count of the category that would take the last feature, the one "other" needs.
+    let cut = by_count[max_categories.saturating_sub(1)];
+    let mut kept: Vec<(&str, usize)> = counts
+        .iter()
+        .filter(|(_, &n)| n > cut)
+        .map(|(&c, &n)| (c, n))
+        .collect();
+    kept.sort_unstable();
+    let pooled = total - kept.iter().map(|(_, n)| n).sum::<usize>();
+    Encoding::OneHot {
+        categories: kept.iter().map(|(c, _)| c.to_string()).collect(),
+        frequencies: kept.iter().map(|&(_, n)| frequency(n)).collect(),
+        other: Some(frequency(pooled)),
     }
 }
 
@@ -305,7 +397,7 @@ mod tests {
     fn scales_one_hot_encodes_and_imputes_with_training_means() {
         let t = table();
         // Fitted on the first three rows: x in [2, 4], mean 3; categories a, b each 1/2.
-        let p = Preprocessor::fit(&t, &[0, 1, 2]).unwrap();
+        let p = Preprocessor::fit(&t, &[0, 1, 2], 100).unwrap();
         assert_eq!(p.feature_names(), ["x", "c=a", "c=b"]);
         let m = p.transform(&t).unwrap();
         assert_eq!(m.row(0), [0.0, 0.0, 1.0]);
@@ -318,7 +410,7 @@ mod tests {
 
     #[test]
     fn layout_marks_one_hot_groups() {
-        let p = Preprocessor::fit(&table(), &[0, 1]).unwrap();
+        let p = Preprocessor::fit(&table(), &[0, 1], 100).unwrap();
         assert_eq!(
             p.layout(),
             [

@@ -35,6 +35,16 @@ enum Block {
     OneHot { start: usize, len: usize },
 }
 
+impl From<FeatureBlock> for Block {
+    fn from(block: FeatureBlock) -> Block {
+        match block {
+            FeatureBlock::Continuous(j) => Block::Continuous(j),
+            FeatureBlock::Binary(j) => Block::Binary(j),
+            FeatureBlock::OneHot { start, len } => Block::OneHot { start, len },
+        }
+    }
+}
+
 impl UniformBox {
     /// Fits the box to `data` (the encoded training rows).
     pub fn fit(data: &Matrix, layout: &[FeatureBlock], margin: f32) -> UniformBox {
@@ -51,19 +61,31 @@ impl UniformBox {
             *lo -= widen;
             *hi += widen;
         }
-        let blocks = layout
-            .iter()
-            .map(|b| match *b {
-                FeatureBlock::Continuous(j) => Block::Continuous(j),
-                FeatureBlock::Binary(j) => Block::Binary(j),
-                FeatureBlock::OneHot { start, len } => Block::OneHot { start, len },
-            })
-            .collect();
+        let blocks = layout.iter().map(|&b| Block::from(b)).collect();
         UniformBox {
             lower,
             upper,
             blocks,
         }
+    }
+
+    /// Checks a box read from a file against the preprocessor's layout.
+    pub fn check(&self, layout: &[FeatureBlock]) -> std::result::Result<(), String> {
+        let expected: Vec<Block> = layout.iter().map(|&b| Block::from(b)).collect();
+        if self.blocks != expected || self.lower.len() != self.upper.len() {
+            return Err("the synthetic-anomaly box does not match the features".into());
+        }
+        if self
+            .lower
+            .iter()
+            .zip(&self.upper)
+            .any(|(lo, hi)| !(lo.is_finite() && hi.is_finite() && lo <= hi))
+        {
+            return Err(
+                "the synthetic-anomaly box has bounds that are not finite and ordered".into(),
+            );
+        }
+        Ok(())
     }
 
     /// Whether a one-hot group varies in training: a group with one seen category is constant.

@@ -57,6 +57,12 @@ impl BoostedTrees {
         params: &TrainParams,
     ) -> Result<(BoostedTrees, usize)> {
         let fail = |e: forust_ml::errors::ForustError| Error::Training(format!("boosting: {e}"));
+        // forust reads f64 columns and bins them: about 10 bytes per value, twice over.
+        crate::memory::ensure_fits(
+            crate::memory::product(&[train.len() + validation.len(), train.x.cols, 20]),
+            "boosting on these rows",
+            "train on a sample of the rows or lower --max-categories",
+        )?;
         let t = &params.trees;
         let mut booster = GradientBooster::default()
             .set_iterations(t.trees)
@@ -95,6 +101,24 @@ impl BoostedTrees {
             .map_err(|e| Error::Training(format!("boosted trees: {e}")))?;
         let booster = GradientBooster::from_json(&state.booster)
             .map_err(|e| Error::Training(format!("boosted trees: {e}")))?;
+        // Prediction walks `nodes[child]` until a leaf: every child must lie after its parent
+        // (no loops) and inside the tree, and every split read a feature the model has.
+        for tree in &booster.trees {
+            let nodes = &tree.nodes;
+            let bad = nodes.is_empty()
+                || nodes.iter().enumerate().any(|(i, n)| {
+                    !n.is_leaf
+                        && (n.split_feature >= state.features
+                            || [n.left_child, n.right_child, n.missing_node]
+                                .iter()
+                                .any(|&c| c <= i || c >= nodes.len()))
+                });
+            if bad {
+                return Err(Error::Training(
+                    "boosted trees: a tree refers to nodes or features it lacks".into(),
+                ));
+            }
+        }
         Ok(BoostedTrees {
             features: state.features,
             booster,

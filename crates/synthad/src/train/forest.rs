@@ -78,11 +78,13 @@ impl IsolationForest {
     pub(super) fn from_state(state: serde_json::Value) -> Result<IsolationForest> {
         let forest: IsolationForest = serde_json::from_value(state)
             .map_err(|e| Error::Training(format!("isolation forest: {e}")))?;
+        // Scoring walks from the root to a leaf: children must lie after their parent (no
+        // loops) and inside the tree, and splits must read features the model has.
         for tree in &forest.trees {
             let bad = tree.is_empty()
-                || tree.iter().any(|n| {
+                || tree.iter().enumerate().any(|(i, n)| {
                     matches!(n, Node::Split { feature, left, right, .. }
-                        if *left as usize >= tree.len() || *right as usize >= tree.len()
+                        if [*left, *right].iter().any(|&c| c as usize <= i || c as usize >= tree.len())
                             || *feature as usize >= forest.features)
                 });
             if bad {

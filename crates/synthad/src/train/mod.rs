@@ -301,7 +301,22 @@ impl NeuralModel {
     ) -> Result<NeuralModel> {
         let state: NeuralState = serde_json::from_value(state)
             .map_err(|e| Error::Training(format!("network state: {e}")))?;
-        if state.widths.len() < 2 || state.objective.name() != kind.name() {
+        let inputs = state.widths.first().copied().unwrap_or(0);
+        let outputs = state.widths.last().copied().unwrap_or(0);
+        // What each objective needs of the network's output.
+        let fits = match &state.objective {
+            Objective::Classifier { .. } => outputs == 1,
+            Objective::DeepSad { center, eta } => {
+                center.len() == outputs && center.iter().all(|c| c.is_finite()) && eta.is_finite()
+            }
+            Objective::Abc => outputs == inputs,
+            Objective::Drocc { .. } => outputs == 1,
+        };
+        if state.widths.len() < 2
+            || state.widths.contains(&0)
+            || state.objective.name() != kind.name()
+            || !fits
+        {
             return Err(Error::Training(format!(
                 "a {} network with widths {:?} does not fit detector {}",
                 state.objective.name(),
@@ -347,6 +362,7 @@ impl NeuralModel {
             _ => (1, true),
         };
         widths.push(output);
+        check_network_memory(&widths, params.batch_size.min(train.len()))?;
         params.precision.check_supported()?;
         let mut network = Network::new(&widths, bias, rng)?;
         network.set_precision(params.precision);
@@ -381,6 +397,34 @@ impl NeuralModel {
         let report = model.train(train, validation, params, rng, on_epoch)?;
         Ok((model, report))
     }
+}
+
+/// Refuses a network that cannot be trained in this machine's memory. Per parameter: the
+/// weight, AdamW's two moments, the best epoch's copy, and one gradient per shard of a batch;
+/// per row of a batch and unit: about four activations and gradients.
+fn check_network_memory(widths: &[usize], batch: usize) -> Result<()> {
+    use crate::memory::{ensure_fits, product};
+    let parameters = widths
+        .windows(2)
+        .map(|w| product(&[w[0] + 1, w[1]]))
+        .fold(0u64, u64::saturating_add);
+    let shards = batch.div_ceil(SHARD_ROWS).max(1);
+    let units = widths.iter().fold(0usize, |a, &w| a.saturating_add(w));
+    let bytes = parameters
+        .saturating_mul(4 * (4 + shards as u64))
+        .saturating_add(product(&[batch, units, 16]));
+    ensure_fits(
+        bytes,
+        &format!(
+            "a network of widths {} ({parameters} parameters)",
+            widths
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join("-")
+        ),
+        "use smaller --hidden widths (or --batch-size)",
+    )
 }
 
 /// DeepSAD's center: the mean representation of the training normals under the initial

@@ -287,6 +287,9 @@ pub struct TrainParams {
     pub known_weight: Option<f64>,
     /// Widens the synthetic box by this fraction of each feature's range on each side.
     pub margin: f64,
+    /// Most features one categorical column becomes; rarer categories share an "other"
+    /// feature (see [`crate::prepare::one_hot`]).
+    pub max_categories: usize,
     /// False-positive rate on validation normals at which the decision threshold is set.
     pub target_fpr: f64,
     pub seed: u64,
@@ -313,6 +316,7 @@ impl Default for TrainParams {
             synthetic_ratio: 1.0,
             known_weight: None,
             margin: 0.0,
+            max_categories: 100,
             target_fpr: 0.05,
             seed: 0,
             precision: Precision::F32,
@@ -426,6 +430,12 @@ impl TrainParams {
         }
         if let Some(w) = self.known_weight.filter(|w| !(0.0..=1.0).contains(w)) {
             return fail(format!("known weight must be in [0, 1], got {w}"));
+        }
+        if self.max_categories < 2 {
+            return fail(format!(
+                "max categories must be at least 2 (a kept category and \"other\"), got {}",
+                self.max_categories
+            ));
         }
         if !(self.margin >= 0.0 && self.margin.is_finite()) {
             return fail(format!("margin must be ≥ 0, got {}", self.margin));
