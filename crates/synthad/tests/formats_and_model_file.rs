@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_array::{ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray};
 use npyz::WriterBuilder;
 use synthad::ingest::labels::{LabelSpec, Labels};
 use synthad::ingest::{ColumnKind, ColumnSpec, RawTable, ReadOptions, Table, Values};
@@ -116,6 +116,54 @@ fn csv_and_parquet_read_alike() {
             ca.name
         );
     }
+}
+
+#[test]
+fn a_parquet_date_column_is_refused_as_a_feature_and_can_be_ignored_or_carried() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dated.parquet");
+    let batch = RecordBatch::try_from_iter([
+        (
+            "x",
+            Arc::new(Float64Array::from_iter_values((0..ROWS).map(column_x))) as ArrayRef,
+        ),
+        (
+            "when",
+            Arc::new(Date32Array::from_iter_values(
+                (0..ROWS as i32).map(|d| 19_000 + d),
+            )) as ArrayRef,
+        ),
+        (
+            "label",
+            Arc::new(Int64Array::from_iter_values((0..ROWS).map(column_label))) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let file = std::fs::File::create(&path).unwrap();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+
+    let mut spec = DataSpec {
+        labels: LabelSpec {
+            column: "label".into(),
+            normal: vec!["0".into()],
+            known: vec!["1".into()],
+        },
+        ..data_spec()
+    };
+    let err = Detector::fit_file(&path, &spec, small_params(), &mut |_| {}).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("\"when\" has type Date32") && message.contains("--ignore \"when\""),
+        "{message}"
+    );
+    spec.columns.ignore = vec!["when".into()];
+    let (detector, _) = Detector::fit_file(&path, &spec, small_params(), &mut |_| {}).unwrap();
+    // The date column still reads as text, for carrying it into output.
+    let (raw, _) = detector.read_file(&path).unwrap();
+    let when = raw.resolve("when").unwrap();
+    assert_eq!(raw.columns[when].text_at(0), "2022-01-08");
 }
 
 #[test]

@@ -144,6 +144,15 @@ impl RawTable {
     /// Reads a whole file, or standard input for `-` (also a pipe such as `/dev/stdin`). The
     /// format is Parquet or `.npz` by their signature bytes, else delimited text by extension.
     pub fn read(path: &Path, options: &ReadOptions) -> Result<RawTable> {
+        if let Ok(metadata) = std::fs::metadata(path) {
+            // Each text field becomes a String and later a number: about 12 bytes of memory
+            // per byte of a CSV file at the peak (fewer for the binary formats).
+            crate::memory::ensure_fits(
+                metadata.len().saturating_mul(12),
+                &format!("reading {} whole", path.display()),
+                "train on a sample of the rows (scoring reads files in chunks and has no such limit)",
+            )?;
+        }
         let table = match open(path)? {
             Source::Parquet(input) => parquet::read(input)?,
             Source::Npz(input) => npz::read(input)?,
@@ -174,6 +183,32 @@ impl RawTable {
             }
             Ok(chunk)
         })))
+    }
+
+    /// Reads data held in memory, in a given format; `name` names it in messages.
+    pub fn from_bytes(
+        name: &str,
+        bytes: Vec<u8>,
+        format: Format,
+        options: &ReadOptions,
+    ) -> Result<RawTable> {
+        let path = PathBuf::from(name);
+        if bytes.is_empty() {
+            return Err(Error::EmptyFile { path });
+        }
+        let table = match format {
+            Format::Parquet => parquet::read(parquet::ParquetInput::Bytes(path, bytes.into()))?,
+            Format::Npz => npz::read(npz::NpzInput::Bytes(path, bytes))?,
+            Format::Text => csv::read(
+                csv::TextInput::new(path, Box::new(std::io::Cursor::new(bytes))),
+                options,
+            )?,
+        };
+        if table.n_rows() == 0 {
+            return Err(Error::EmptyFile { path: table.path });
+        }
+        check_unique_names(&table)?;
+        Ok(table)
     }
 
     pub fn n_rows(&self) -> usize {
@@ -222,6 +257,16 @@ fn check_unique_names(table: &RawTable) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The file formats synthad reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Delimited text: CSV, TSV, UCI `.data`.
+    Text,
+    Parquet,
+    /// A NumPy `.npz` archive with `X` and optionally `y`.
+    Npz,
 }
 
 /// An opened input, by format.

@@ -409,6 +409,53 @@ mod tests {
     }
 
     #[test]
+    fn rare_categories_pool_into_other_and_unseen_values_join_them() {
+        // Counts a:5, b:3, c:2, d:2, e:1 with at most 3 features: the 3rd most frequent has
+        // count 2, so only categories above 2 keep a feature (a, b); c, d, e share "other".
+        let mut values = Vec::new();
+        for (category, n) in [("a", 5), ("b", 3), ("c", 2), ("d", 2), ("e", 1)] {
+            values.extend(std::iter::repeat_n(Some(category.to_string()), n));
+        }
+        values.push(Some("new".into()));
+        values.push(None);
+        let rows = values.len();
+        let t = Table {
+            path: "t.csv".into(),
+            n_rows: rows,
+            columns: vec![Column {
+                name: "c".into(),
+                source_index: 0,
+                kind: ColumnKind::Categorical,
+                values: Values::Categorical(values),
+            }],
+        };
+        let fitted: Vec<usize> = (0..13).collect();
+        let p = Preprocessor::fit(&t, &fitted, 3).unwrap();
+        assert_eq!(p.feature_names(), ["c=a", "c=b", "c=(other)"]);
+        let m = p.transform(&t).unwrap();
+        assert_eq!(m.row(0), [1.0, 0.0, 0.0]);
+        assert_eq!(m.row(8), [0.0, 0.0, 1.0]); // c: pooled
+        assert_eq!(m.row(13), [0.0, 0.0, 1.0]); // never seen: one more rare value
+        let missing = m.row(14);
+        assert!((missing[2] - 5.0 / 13.0).abs() < 1e-6, "{missing:?}");
+        // Ties at the cut pool together; unique ids pool entirely.
+        let ids: std::collections::HashMap<&str, usize> =
+            [("u1", 1), ("u2", 1), ("u3", 1)].into_iter().collect();
+        assert_eq!(
+            one_hot(ids, 2),
+            Encoding::OneHot {
+                categories: vec![],
+                frequencies: vec![],
+                other: Some(1.0)
+            }
+        );
+        // Within the limit nothing pools, and unseen values stay all zeros.
+        let p = Preprocessor::fit(&t, &fitted, 5).unwrap();
+        assert_eq!(p.n_features(), 5);
+        assert!(p.transform(&t).unwrap().row(13).iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
     fn layout_marks_one_hot_groups() {
         let p = Preprocessor::fit(&table(), &[0, 1], 100).unwrap();
         assert_eq!(
