@@ -4,7 +4,8 @@ use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use synthad::ingest::{ColumnSpec, HeaderMode, ReadOptions};
 use synthad::train::{
-    DeepSadParams, DetectorKind, DroccParams, Loss, Mode, Precision, TrainParams, TreeParams,
+    CheckedParams, DeepSadParams, DetectorKind, DroccParams, Loss, Mode, Precision, TrainParams,
+    TreeParams,
 };
 
 /// How to read a data file and which columns to use.
@@ -249,7 +250,7 @@ impl std::str::FromStr for KnownWeight {
 }
 
 impl ParamArgs {
-    pub fn params(&self) -> Result<TrainParams> {
+    pub fn params(&self) -> Result<CheckedParams> {
         let detector = match self.detector {
             DetectorArg::Classifier => DetectorKind::Classifier,
             DetectorArg::Deepsad => DetectorKind::DeepSad,
@@ -305,4 +306,23 @@ impl ParamArgs {
         }
         .check()?)
     }
+}
+
+/// The flag that sets a library parameter (`learning_rate` → `--lr`), for error messages.
+pub fn flag_for(name: &str) -> String {
+    let flag = match name {
+        "learning_rate" => "lr",
+        "deepsad.eta" => "eta",
+        "deepsad.representation" => "representation",
+        "drocc.radius" => "drocc-radius",
+        "drocc.gamma" => "drocc-gamma",
+        "drocc.lambda" => "drocc-lambda",
+        "trees.trees" => "trees",
+        "trees.max_leaves" => "max-leaves",
+        "trees.sample_size" => "sample-size",
+        // No flag sets it: name the library's field.
+        "drocc.step_fraction" => return name.to_string(),
+        other => return format!("--{}", other.replace('_', "-")),
+    };
+    format!("--{flag}")
 }

@@ -4,6 +4,7 @@ mod args;
 mod commands;
 mod outputs;
 mod plot;
+mod process;
 mod progress;
 
 use std::process::ExitCode;
@@ -66,12 +67,9 @@ fn restore_sigpipe() {
 
 fn main() -> ExitCode {
     restore_sigpipe();
-    synthad::keep_freed_memory();
+    process::keep_freed_memory();
     let cli = Cli::parse();
-    match cli.threads {
-        Some(threads) if threads > 0 => synthad::set_threads(threads),
-        _ => synthad::configure_elementwise_threads(),
-    }
+    process::set_threads(cli.threads.unwrap_or(0));
     let result = match cli.command {
         Command::Train(args) => commands::train::run(args, cli.quiet),
         Command::Score(args) => commands::score::run(args),
@@ -83,7 +81,18 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // A parameter is named by its flag, as the user typed it.
+            match e.downcast_ref::<synthad::Error>() {
+                Some(synthad::Error::InvalidParam {
+                    name,
+                    value,
+                    expected,
+                }) => eprintln!(
+                    "error: {} {value} is invalid: expected {expected}",
+                    args::flag_for(name)
+                ),
+                _ => eprintln!("error: {e:#}"),
+            }
             ExitCode::FAILURE
         }
     }

@@ -240,16 +240,22 @@ fn invalid_hyperparameters_are_named() {
     let mut args = train_args(path_str(&data), path_str(&model));
     args.extend(["--known-weight", "1.5"]);
     let err = run_err(&args);
-    assert!(err.contains("known weight must be in [0, 1]"), "{err}");
+    assert!(
+        err.contains("--known-weight 1.5 is invalid: expected a share in [0, 1]"),
+        "{err}"
+    );
     for (flags, expected) in [
         (
             &["--detector", "deepsad", "--known-weight", "1.5"][..],
-            "known weight must be in [0, 1]",
+            "--known-weight 1.5 is invalid",
         ),
-        (&["--detector", "drocc", "--drocc-gamma", "0.5"], "γ ≥ 1"),
+        (
+            &["--detector", "drocc", "--drocc-gamma", "0.5"],
+            "--drocc-gamma 0.5 is invalid: expected a number ≥ 1",
+        ),
         (
             &["--detector", "iforest", "--sample-size", "1"],
-            "a sample of ≥ 2 rows",
+            "--sample-size 1 is invalid: expected a sample of at least 2 rows",
         ),
         (&["--detector", "svm"], "invalid value 'svm'"),
     ] {
@@ -289,6 +295,9 @@ fn scoring_precision_needs_a_neural_model() {
     let mut args = score_args(&model, &data, &scores);
     args.extend(["--precision", "f32"]);
     let err = run_err(&args);
-    assert!(err.contains("a gbt model has no matrix products"), "{err}");
+    assert!(
+        err.contains("--precision f32 is invalid: expected a neural model; a gbt model has no matrix products"),
+        "{err}"
+    );
     assert!(!scores.exists());
 }

@@ -143,7 +143,7 @@ fn score_runs_an_f32_model_in_bf16() {
         if let Some(p) = precision {
             args.extend(["--precision", p]);
         }
-        if !synthad::train::bf16::available() && precision == Some("bf16") {
+        if synthad::train::Precision::Bf16.check_supported().is_err() && precision == Some("bf16") {
             return Err(run_err(&args));
         }
         run_ok(&args);

@@ -338,6 +338,9 @@ fn sizes_that_cannot_fit_are_refused_with_what_to_change() {
     assert!(!out.exists() && partials(dir.path()).is_empty());
 }
 
+/// A change to a model file's metadata.
+type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+
 /// Rewrites the JSON header of a model file with `edit` applied to synthad's metadata.
 fn tamper(model: &Path, edit: impl Fn(&mut serde_json::Value)) -> Vec<u8> {
     let bytes = std::fs::read(model).unwrap();
@@ -351,7 +354,7 @@ fn tamper(model: &Path, edit: impl Fn(&mut serde_json::Value)) -> Vec<u8> {
     edit(&mut metadata);
     header["__metadata__"]["synthad"] = metadata.to_string().into();
     let mut json = serde_json::to_vec(&header).unwrap();
-    while json.len() % 8 != 0 {
+    while !json.len().is_multiple_of(8) {
         json.push(b' ');
     }
     let mut out = (json.len() as u64).to_le_bytes().to_vec();
@@ -371,7 +374,7 @@ fn tampered_model_files_are_refused_not_panicked_on() {
     let forest = dir.path().join("forest.synthad");
     run_ok(&strs(&train(&data, &forest, &["--detector", "iforest"])));
     let out = dir.path().join("s.csv");
-    let edits: Vec<(&Path, &str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+    let edits: Vec<(&Path, &str, Edit)> = vec![
         (
             &model,
             "column position",
@@ -590,7 +593,7 @@ fn flags_reach_their_validators() {
     let model = dir.path().join("m.synthad");
     let err = run_err(&strs(&train(&data, &model, &["--lr", "-1"])));
     assert!(
-        err.contains("learning rate must be positive, got -1"),
+        err.contains("--lr -1 is invalid: expected a positive number"),
         "{err}"
     );
     let mut overlap = train(&data, &model, &[]);

@@ -85,7 +85,8 @@ fn sweep_methods(spec: &str, base: &str) -> Result<Sweep> {
     for value in &values {
         let mut params = bench::method(base)?.params;
         bench::set_param(&mut params, name, value)?;
-        let params = params.check()?;
+        // Checked here so that a bad value fails before the run, not in its middle.
+        params.clone().check()?;
         methods.push(Box::new(DetectorMethod {
             name: format!("{base}[{name}={value}]"),
             params,

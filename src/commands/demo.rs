@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use synthad::demo::{self, KNOWN_KIND, UNSEEN_KIND};
 use synthad::evaluate::evaluate;
+use synthad::ingest::TrainingSet;
 use synthad::train::{Mode, TrainParams};
 use synthad::Detector;
 
@@ -52,27 +53,27 @@ pub fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     );
     let mut maps = Vec::new();
     let mut unseen = Vec::new();
+    let training = TrainingSet::new(data.train.clone(), data.split.clone());
     for mode in [Mode::Vanilla, Mode::Synthetic] {
         let params = TrainParams {
             mode,
             seed: args.seed,
             ..Default::default()
-        };
+        }
+        .check()?;
         let progress = EpochProgress::new(mode.name(), params.max_epochs, quiet);
-        let fitted = Detector::fit(&data.train, &data.split, params, &mut |s| {
-            progress.update(s)
-        });
+        let fitted = Detector::fit_with_progress(&training, &params, &mut |s| progress.update(s));
         progress.finish();
         let (detector, fit) = fitted?;
         if fit.train.collapsed {
-            super::print_fit_summary(&detector.params, &fit);
+            super::print_fit_summary(detector.params(), &fit);
         }
         let scores = detector.decision_function(&data.test)?;
         let report = evaluate(
             &scores,
             &data.test_kinds,
-            &detector.known_kinds,
-            Some(detector.threshold),
+            detector.known_kinds(),
+            Some(detector.threshold()),
         );
         let kind_aupr = |kind: &str| {
             report
@@ -90,7 +91,11 @@ pub fn run(args: DemoArgs, quiet: bool) -> Result<()> {
             kind_aupr(UNSEEN_KIND)
         );
         unseen.push(kind_aupr(UNSEEN_KIND));
-        maps.push((mode, detector.decision_function(&grid)?, detector.threshold));
+        maps.push((
+            mode,
+            detector.decision_function(&grid)?,
+            detector.threshold(),
+        ));
     }
 
     let markers: Vec<Marker> = (0..data.test.n_rows)

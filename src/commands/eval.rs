@@ -37,11 +37,11 @@ pub struct EvalArgs {
 
 pub fn run(args: EvalArgs) -> Result<()> {
     let detector = args.precision.apply(Detector::load(&args.model)?)?;
-    let trained = detector.labels.as_ref();
+    let trained = detector.labels();
     let Some(label_column) = args.label_column.clone().or_else(|| {
         detector
-            .schema
-            .as_ref()
+            .file_schema()
+            .ok()
             .and_then(|s| s.label_column.clone())
     }) else {
         bail!("the model does not record a label column; pass --label-column");
@@ -68,7 +68,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         .map(|l| (!normal.contains(l)).then(|| kind_map.kind_of(l)))
         .collect();
     let seen: Vec<String> = detector
-        .known_kinds
+        .known_kinds()
         .iter()
         .map(|k| kind_map.kind_of(k))
         .collect();
@@ -81,7 +81,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         );
     }
     let scores = detector.decision_function(&table)?;
-    let report = evaluate(&scores, &kinds, &seen, Some(detector.threshold));
+    let report = evaluate(&scores, &kinds, &seen, Some(detector.threshold()));
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -93,10 +93,10 @@ pub fn run(args: EvalArgs) -> Result<()> {
 fn print_report(detector: &Detector, data: &std::path::Path, report: &Report) {
     println!(
         "model: {}, known kinds: [{}]; data: {}; threshold {:.4}",
-        detector.params.describe(),
-        detector.known_kinds.join(", "),
+        detector.params().describe(),
+        detector.known_kinds().join(", "),
         data.display(),
-        detector.threshold
+        detector.threshold()
     );
     println!(
         "{:<24} {:>9} {:>7} {:>7} {:>9} {:>7} {:>7}",

@@ -71,7 +71,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             writer.write_record(&header)?;
         }
         let scores = detector.decision_function(&schema.table_from(&raw, !args.no_label)?)?;
-        let decisions = predict(&scores, detector.threshold);
+        let decisions = predict(&scores, detector.threshold());
         for (row, score) in scores.iter().enumerate() {
             let mut record: Vec<String> = carried
                 .iter()

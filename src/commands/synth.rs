@@ -67,7 +67,7 @@ pub fn run(args: SynthArgs) -> Result<()> {
     let (preprocessor, generator) = match (&args.model, &args.data) {
         (Some(model), _) => {
             let d = Detector::load(model)?;
-            (d.preprocessor, d.generator)
+            (d.preprocessor().clone(), d.generator().clone())
         }
         (None, Some(data)) => from_data(&args, data)?,
         (None, None) => bail!("give --model or --data"),

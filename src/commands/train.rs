@@ -8,7 +8,8 @@ use std::io::Write;
 
 use synthad::atomic_file::AtomicFile;
 use synthad::ingest::labels::LabelSpec;
-use synthad::{DataSpec, Detector};
+use synthad::ingest::{DataSpec, TrainingSet};
+use synthad::Detector;
 
 use crate::args::{ColumnArgs, ParamArgs, ReadArgs};
 use crate::progress::EpochProgress;
@@ -53,7 +54,6 @@ pub fn run(args: TrainArgs, quiet: bool) -> Result<()> {
             normal: args.normal.clone(),
             known: args.known.clone(),
         },
-        known_fraction: args.known_fraction,
     };
     // Opened before training: an unwritable place fails now, not after the work.
     let mut model_file = AtomicFile::create(&args.model)?;
@@ -63,10 +63,13 @@ pub fn run(args: TrainArgs, quiet: bool) -> Result<()> {
         params.max_epochs,
         quiet || !params.detector.is_neural(),
     );
-    let fitted = Detector::fit_file(&args.data, &data, params, &mut |s| progress.update(s));
+    let fitted = TrainingSet::read(&args.data, &data).and_then(|mut set| {
+        set.keep_known_fraction(args.known_fraction, params.seed)?;
+        Detector::fit_with_progress(&set, &params, &mut |s| progress.update(s))
+    });
     progress.finish();
     let (detector, report) = fitted?;
-    super::print_fit_summary(&detector.params, &report);
+    super::print_fit_summary(detector.params(), &report);
     model_file
         .write_all(&detector.to_bytes()?)
         .map_err(|e| synthad::Error::Io {
@@ -79,8 +82,8 @@ pub fn run(args: TrainArgs, quiet: bool) -> Result<()> {
     eprintln!(
         "wrote {} (threshold {:.4} at {:.0}% false positives on validation normals)",
         args.model.display(),
-        detector.threshold,
-        detector.params.target_fpr * 100.0
+        detector.threshold(),
+        detector.params().target_fpr * 100.0
     );
     Ok(())
 }

@@ -24,51 +24,9 @@ use std::path::PathBuf;
 use rand::{Rng, SeedableRng};
 
 use rand_chacha::ChaCha8Rng;
+use synthad::__bench::{bf16, fit_model, sgemm, LabeledSet, TrainingData};
 use synthad::prepare::Matrix;
-use synthad::train::{bf16, fit_model, LabeledSet, Precision, TrainParams};
-use synthad::TrainingData;
-
-/// dst (m × n, row-major) = lhs · rhs with the `gemm` crate's f32 kernels; operand strides are
-/// (row stride, column stride).
-#[allow(clippy::too_many_arguments)]
-fn sgemm(
-    (m, n, k): (usize, usize, usize),
-    dst: &mut [f32],
-    lhs: &[f32],
-    (lhs_rs, lhs_cs): (usize, usize),
-    rhs: &[f32],
-    (rhs_rs, rhs_cs): (usize, usize),
-    parallelism: gemm::Parallelism,
-) {
-    assert!(dst.len() >= m * n);
-    assert!(lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs);
-    assert!(rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
-    // SAFETY: the asserts keep every element the kernel touches inside the slices, and `dst`
-    // is a distinct &mut.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            lhs.as_ptr(),
-            lhs_cs as isize,
-            lhs_rs as isize,
-            rhs.as_ptr(),
-            rhs_cs as isize,
-            rhs_rs as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
-    }
-}
+use synthad::train::{Precision, TrainParams};
 
 /// FLOP/s of a large single-precision product with the `gemm` kernels synthad's layers use.
 fn peak_sgemm(threads: usize) -> f64 {
@@ -76,15 +34,10 @@ fn peak_sgemm(threads: usize) -> f64 {
     let a = vec![1.0f32; n * n];
     let b = vec![0.5f32; n * n];
     let mut c = vec![0.0f32; n * n];
-    let parallelism = if threads > 1 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
     let mut best = 0.0f64;
     for _ in 0..3 {
         let started = std::time::Instant::now();
-        sgemm((n, n, n), &mut c, &a, (n, 1), &b, (n, 1), parallelism);
+        sgemm((n, n, n), &mut c, false, &a, (n, 1), &b, (n, 1), threads);
         best = best.max(2.0 * (n * n * n) as f64 / started.elapsed().as_secs_f64());
     }
     assert_eq!(c[0], n as f32 * 0.5);
@@ -148,15 +101,7 @@ fn time_kernels() {
         let mut best = [0.0f64; 2];
         for _ in 0..20 {
             let started = std::time::Instant::now();
-            sgemm(
-                (m, n, k),
-                &mut dst,
-                &data,
-                ls,
-                &data,
-                rs,
-                gemm::Parallelism::None,
-            );
+            sgemm((m, n, k), &mut dst, false, &data, ls, &data, rs, 1);
             best[0] = best[0].max(flops / started.elapsed().as_secs_f64());
             if bf16::available() {
                 let started = std::time::Instant::now();
@@ -191,8 +136,13 @@ fn nsl_kdd() -> Problem {
         .expect("the synthetic method")
         .params;
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let data = TrainingData::new(&scenario.train, &scenario.split, &params, &mut rng)
-        .expect("the training rows");
+    let data = TrainingData::new(
+        scenario.train.table(),
+        scenario.train.split(),
+        &params,
+        &mut rng,
+    )
+    .expect("the training rows");
     let test = data
         .preprocessor
         .transform(&scenario.test)
@@ -283,8 +233,19 @@ fn main() {
         "random" => random(),
         other => panic!("problem: nsl-kdd or random, not {other}"),
     };
-    synthad::keep_freed_memory();
-    synthad::set_threads(threads);
+    // What the CLI's main does for a run: rayon's pool and candle's at the thread count.
+    std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+    std::env::set_var("CANDLE_NUM_THREADS", "1");
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .expect("the global thread pool");
+    // SAFETY: allocator tuning before any other thread allocates (see the CLI's main).
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
     let train = &problem.train;
     let cols = train.x.cols;
     // Early stopping off: the validation set only has to exist.
@@ -299,7 +260,9 @@ fn main() {
         min_patience_steps: usize::MAX,
         precision,
         ..Default::default()
-    };
+    }
+    .check()
+    .expect("valid parameters");
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let (model, report) =
         fit_model(train, &validation, &params, &mut rng, &mut |_| {}).expect("training");

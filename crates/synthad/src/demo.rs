@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
 use crate::ingest::labels::RowSplit;
-use crate::ingest::Table;
+use crate::ingest::{Table, Values};
 
 pub const KNOWN_KIND: &str = "known cluster";
 pub const UNSEEN_KIND: &str = "unseen cluster";
@@ -26,6 +26,24 @@ pub struct DemoData {
     pub test: Table,
     /// `None` for test normals, the anomaly kind otherwise.
     pub test_kinds: Vec<Option<String>>,
+}
+
+impl DemoData {
+    /// The training rows as a row-major matrix (x, y per row), and each row's role: `None`
+    /// normal, `Some(kind)` a known anomaly.
+    pub fn train_matrix(&self) -> (Vec<f64>, Vec<Option<String>>) {
+        let column = |i: usize| match &self.train.columns[i].values {
+            Values::Numeric(v) => v,
+            Values::Categorical(_) => unreachable!("the demo is numeric"),
+        };
+        let (xs, ys) = (column(0), column(1));
+        let rows = xs.iter().zip(ys).flat_map(|(&x, &y)| [x, y]).collect();
+        let mut kinds = vec![None; xs.len()];
+        for (row, kind) in &self.split.known {
+            kinds[*row] = Some(kind.clone());
+        }
+        (rows, kinds)
+    }
 }
 
 /// Draws the demo data: per normal cluster 1000 training and 500 test rows; 40 known

@@ -1,5 +1,6 @@
 //! The one error type of the crate. Every variant names what is wrong and where, and where it
-//! helps, what the user can do about it.
+//! helps, what the user can do about it. Callers match on the variant: reading the data, what
+//! the data says, a parameter, memory, a model file, training.
 
 use std::path::PathBuf;
 
@@ -7,6 +8,7 @@ use std::path::PathBuf;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     // The io::Error is shown inline, not as a `source`, so that error chains print it once.
     #[error("{path}: {error}")]
@@ -23,9 +25,11 @@ pub enum Error {
     )]
     UnsupportedFormat { path: PathBuf },
 
+    /// The file cannot be read as its format.
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
 
+    /// One field cannot be used.
     #[error("{path}, row {row}, column {column}: {message}")]
     BadValue {
         path: PathBuf,
@@ -42,9 +46,6 @@ pub enum Error {
         available: String,
     },
 
-    #[error("{0}")]
-    InvalidParams(String),
-
     #[error(
         "{path}: no training rows have label {normal:?} in column {column:?} (labels seen: {seen})"
     )]
@@ -55,12 +56,29 @@ pub enum Error {
         seen: String,
     },
 
+    /// The data as a whole cannot train or be scored: too few rows, no feature left, ...
+    #[error("{path}: {message}")]
+    BadData { path: PathBuf, message: String },
+
+    /// The data's columns differ from those the model was trained on.
     #[error("{path}: {message}")]
     SchemaMismatch { path: PathBuf, message: String },
 
-    #[error("{path}: not a synthad model file: {message}")]
-    BadModelFile { path: PathBuf, message: String },
+    /// A parameter outside its range. `name` is the parameter's field in
+    /// [`crate::train::TrainParams`] (dotted for nested ones, `deepsad.eta`), or the argument's
+    /// name for other functions.
+    #[error("{name} = {value} is invalid: expected {expected}")]
+    InvalidParam {
+        name: String,
+        value: String,
+        expected: String,
+    },
 
+    /// Fitted on in-memory rows without column names, the model cannot match a file's columns.
+    #[error("this model was fitted on in-memory rows and has no file schema; fit it from a file or from named columns to score files")]
+    NoSchema,
+
+    /// What the user asked for would not fit into memory.
     #[error("{what} needs about {}, but {} of memory is available; {hint}", crate::memory::human(*needed), crate::memory::human(*available))]
     TooLarge {
         what: String,
@@ -69,11 +87,21 @@ pub enum Error {
         hint: String,
     },
 
+    #[error("{path}: not a synthad model file: {message}")]
+    BadModelFile { path: PathBuf, message: String },
+
     #[error("training failed: {0}")]
     Training(String),
 
+    // Shown inline and not as a `source`, so that an error chain prints it once.
     #[error("tensor backend: {0}")]
-    Backend(#[from] candle_core::Error),
+    Backend(candle_core::Error),
+}
+
+impl From<candle_core::Error> for Error {
+    fn from(error: candle_core::Error) -> Self {
+        Error::Backend(error)
+    }
 }
 
 impl Error {
@@ -81,6 +109,25 @@ impl Error {
         Error::Io {
             path: path.into(),
             error,
+        }
+    }
+
+    pub(crate) fn bad_data(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::BadData {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn invalid(
+        name: impl Into<String>,
+        value: impl std::fmt::Display,
+        expected: impl Into<String>,
+    ) -> Self {
+        Error::InvalidParam {
+            name: name.into(),
+            value: value.to_string(),
+            expected: expected.into(),
         }
     }
 }

@@ -5,12 +5,37 @@
 //! The modules follow the pipeline: [`ingest`] → [`prepare`] → [`synthesize`] → [`train`] →
 //! [`score`] → [`evaluate`]. [`Detector`] ties them together behind `fit`,
 //! `decision_function` and `predict`; [`model_file`] saves and loads it.
+//!
+//! Fitting on rows you already have in memory, and scoring new ones:
+//!
+//! ```
+//! use synthad::ingest::{RawTable, TrainingSet};
+//! use synthad::train::TrainParams;
+//! use synthad::Detector;
+//!
+//! // The demo problem: two normal clusters and a labeled anomaly cluster in the unit square.
+//! // `kinds` gives each row's role: None for normal, Some(kind) for a known anomaly.
+//! let (rows, kinds) = synthad::demo::make(0).train_matrix();
+//! let names = || Some(vec!["x".to_string(), "y".to_string()]);
+//! let raw = RawTable::from_matrix("demo", &rows, 2, names())?;
+//! let data = TrainingSet::from_raw(&raw, &kinds, &Default::default(), &Default::default())?;
+//!
+//! // Parameters are checked before anything trains; a small network keeps the example quick.
+//! let params = TrainParams { hidden: vec![64], ..Default::default() }.check()?;
+//! let (detector, _report) = Detector::fit(&data, &params)?;
+//!
+//! // A point of a normal cluster, and one in an empty corner no label ever showed.
+//! let new = RawTable::from_matrix("new", &[0.3, 0.3, 0.2, 0.8], 2, names())?;
+//! let scores = detector.score_raw(&new, false)?;
+//! assert!(scores[1] > detector.threshold() && scores[0] < detector.threshold());
+//! # Ok::<(), synthad::Error>(())
+//! ```
 
 pub mod atomic_file;
 pub mod bench;
 pub mod demo;
-pub mod detector;
-pub mod error;
+mod detector;
+mod error;
 pub mod evaluate;
 pub mod ingest;
 pub mod memory;
@@ -20,41 +45,45 @@ pub mod score;
 pub mod synthesize;
 pub mod train;
 
-pub use detector::{fit_generator, DataSpec, Detector, FitReport, InputSchema, TrainingData};
+pub use detector::{Detector, FitReport};
 pub use error::{Error, Result};
+pub use train::data::fit_generator;
 
-/// Sets the number of threads used by the matrix kernels. Call it before the first model is
-/// trained or scored; later calls do not resize rayon's pool.
-pub fn set_threads(threads: usize) {
-    let threads = threads.max(1);
-    // candle reads RAYON_NUM_THREADS for its matrix kernels on every call.
-    std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
-    let _ = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build_global();
-    configure_elementwise_threads();
-}
+/// Not API: internals for the crate's own benchmarks (`examples/throughput.rs`), which
+/// measure the training loop and the matrix kernels apart from the rest of the pipeline. They
+/// change without notice.
+#[doc(hidden)]
+pub mod __bench {
+    pub use crate::train::data::TrainingData;
+    pub use crate::train::labeled_set::LabeledSet;
+    pub use crate::train::linear::sgemm;
 
-/// Keeps freed buffers in the process heap. A training step allocates and frees several
-/// 2 MB activation buffers; by default glibc serves those with mmap and returns them on free,
-/// so every step pays page faults and zeroing of fresh pages (11% of a step on 2 threads,
-/// docs/performance.md). Call once at program start; a no-op off glibc.
-pub fn keep_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator tuning parameters; it is called before threads
-    // that allocate exist, and invalid values are rejected by glibc (returning 0).
-    unsafe {
-        // 32 MiB is glibc's largest mmap threshold on 64-bit; trimming only past 1 GiB free.
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    /// The bf16 matrix kernel.
+    pub mod bf16 {
+        pub use crate::train::bf16::{available, matmul};
     }
-}
 
-/// Keeps candle's element-wise kernels on the calling thread. On our small batches its
-/// separate spinning thread pool competes with the matrix kernels' pool for the same cores:
-/// measured on 2 cores, training ran 1.5x faster without it (docs/performance.md).
-pub fn configure_elementwise_threads() {
-    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
-        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    use crate::prepare::Matrix;
+    use crate::train::{CheckedParams, EpochStats, Model, TrainReport};
+
+    /// A fitted model, for timing its scoring.
+    pub struct FittedModel(Model);
+
+    impl FittedModel {
+        pub fn scores(&self, x: &Matrix) -> crate::Result<Vec<f32>> {
+            self.0.scores(x)
+        }
+    }
+
+    /// The training loop alone, on prepared sets.
+    pub fn fit_model(
+        train: &LabeledSet,
+        validation: &LabeledSet,
+        params: &CheckedParams,
+        rng: &mut rand_chacha::ChaCha8Rng,
+        on_epoch: &mut dyn FnMut(&EpochStats),
+    ) -> crate::Result<(FittedModel, TrainReport)> {
+        let (model, report) = crate::train::fit_model(train, validation, params, rng, on_epoch)?;
+        Ok((FittedModel(model), report))
     }
 }

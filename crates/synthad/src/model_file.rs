@@ -13,12 +13,13 @@ use candle_core::Device;
 use safetensors::SafeTensors;
 use serde::{Deserialize, Serialize};
 
-use crate::detector::{Detector, InputSchema};
+use crate::detector::Detector;
 use crate::error::{Error, Result};
 use crate::ingest::labels::LabelSpec;
+use crate::ingest::InputSchema;
 use crate::prepare::Preprocessor;
 use crate::synthesize::{AnomalyGenerator, UniformBox};
-use crate::train::{model_from_parts, DetectorKind, TrainParams};
+use crate::train::{DetectorKind, Model, TrainParams};
 
 /// Identifies synthad model files in the safetensors metadata.
 const FORMAT: &str = "synthad-model";
@@ -133,7 +134,7 @@ impl Detector {
             used.set(used.get() + 1);
             Ok(tensor)
         };
-        let model = model_from_parts(header.detector, header.model, &tensor)
+        let model = Model::from_parts(header.detector, header.model, &tensor)
             .map_err(|e| bad(format!("the {} model: {e}", header.detector.name())))?;
         if tensors.len() != used.get() {
             return Err(bad(format!(
@@ -171,8 +172,7 @@ fn check_consistency(d: &Detector) -> std::result::Result<(), String> {
         return Err(format!("the threshold is {}", d.threshold));
     }
     d.params
-        .clone()
-        .check()
+        .check_values()
         .map_err(|e| format!("the training parameters: {e}"))?;
     d.preprocessor.check()?;
     let n_features = d.preprocessor.n_features();

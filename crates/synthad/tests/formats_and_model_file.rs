@@ -8,9 +8,10 @@ use arrow_array::{ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, 
 use npyz::WriterBuilder;
 use synthad::ingest::labels::{LabelSpec, Labels};
 use synthad::ingest::{ColumnKind, ColumnSpec, RawTable, ReadOptions, Table, Values};
+use synthad::ingest::{DataSpec, TrainingSet};
 use synthad::model_file::FORMAT_VERSION;
 use synthad::train::{DetectorKind, TrainParams};
-use synthad::{DataSpec, Detector, Error};
+use synthad::{Detector, Error, FitReport};
 
 const ROWS: usize = 80;
 
@@ -152,14 +153,14 @@ fn a_parquet_date_column_is_refused_as_a_feature_and_can_be_ignored_or_carried()
         },
         ..data_spec()
     };
-    let err = Detector::fit_file(&path, &spec, small_params(), &mut |_| {}).unwrap_err();
+    let err = fit_file(&path, &spec, small_params()).unwrap_err();
     let message = err.to_string();
     assert!(
         message.contains("\"when\" has type Date32") && message.contains("--ignore \"when\""),
         "{message}"
     );
     spec.columns.ignore = vec!["when".into()];
-    let (detector, _) = Detector::fit_file(&path, &spec, small_params(), &mut |_| {}).unwrap();
+    let (detector, _) = fit_file(&path, &spec, small_params()).unwrap();
     // The date column still reads as text, for carrying it into output.
     let (raw, _) = detector.read_file(&path).unwrap();
     let when = raw.resolve("when").unwrap();
@@ -216,6 +217,15 @@ fn npz_reads_x_and_y_in_both_memory_orders() {
     }
 }
 
+/// Reads a labeled file and fits on it.
+fn fit_file(
+    path: &Path,
+    spec: &DataSpec,
+    params: TrainParams,
+) -> synthad::Result<(Detector, FitReport)> {
+    Detector::fit(&TrainingSet::read(path, spec)?, &params.check()?)
+}
+
 fn small_params() -> TrainParams {
     params_for(DetectorKind::Classifier)
 }
@@ -237,7 +247,6 @@ fn data_spec() -> DataSpec {
             normal: vec!["0".into()],
             known: vec!["1".into()],
         },
-        known_fraction: 1.0,
     }
 }
 
@@ -245,7 +254,7 @@ fn data_spec() -> DataSpec {
 fn fit_and_save(dir: &Path, params: TrainParams) -> (Detector, PathBuf, PathBuf) {
     let csv = dir.join("d.csv");
     write_csv(&csv);
-    let (detector, _) = Detector::fit_file(&csv, &data_spec(), params, &mut |_| {}).unwrap();
+    let (detector, _) = fit_file(&csv, &data_spec(), params).unwrap();
     let model = dir.join("m.synthad");
     detector.save(&model).unwrap();
     (detector, csv, model)
@@ -257,8 +266,8 @@ fn saved_models_load_to_the_same_scores() {
         let dir = tempfile::tempdir().unwrap();
         let (detector, csv, model) = fit_and_save(dir.path(), params_for(kind));
         let loaded = Detector::load(&model).unwrap();
-        assert_eq!(loaded.model.kind(), kind);
-        assert_eq!(loaded.params, detector.params);
+        assert_eq!(loaded.kind(), kind);
+        assert_eq!(loaded.params(), detector.params());
         let (_, table) = loaded.read_file(&csv).unwrap();
         let scores = detector.decision_function(&table).unwrap();
         assert_eq!(
@@ -270,13 +279,13 @@ fn saved_models_load_to_the_same_scores() {
             scores.iter().any(|&s| s != scores[0]),
             "{kind:?}: constant scores"
         );
-        assert_eq!(detector.threshold, loaded.threshold);
+        assert_eq!(detector.threshold(), loaded.threshold());
         let known: &[&str] = if kind == DetectorKind::IForest {
             &[]
         } else {
             &["1"]
         };
-        assert_eq!(loaded.known_kinds, known, "{kind:?}");
+        assert_eq!(loaded.known_kinds(), known, "{kind:?}");
         // Only the model file is left: the temporary file was renamed into place.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
@@ -338,7 +347,7 @@ fn same_seed_same_model_different_seed_different_model() {
             seed,
             ..small_params()
         };
-        let (d, _) = Detector::fit_file(&csv, &data_spec(), params, &mut |_| {}).unwrap();
+        let (d, _) = fit_file(&csv, &data_spec(), params).unwrap();
         let (_, table) = d.read_file(&csv).unwrap();
         d.decision_function(&table).unwrap()
     };

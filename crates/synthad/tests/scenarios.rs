@@ -41,9 +41,9 @@ fn splits_follow_the_protocol() {
     };
 
     let nsl = load("nsl-kdd", &dir, 0).unwrap();
-    assert_eq!(nsl.split.normal.len(), 13449);
+    assert_eq!(nsl.train.split().normal.len(), 13449);
     // 10% of the 9,234 DoS rows of the training file.
-    assert_eq!(nsl.split.known.len(), 923);
+    assert_eq!(nsl.train.split().known.len(), 923);
     assert_eq!(nsl.test.n_rows, 22544);
     assert_eq!(kinds(&nsl), ["DoS", "Probe", "R2L", "U2R"]);
     assert_eq!(nsl.seen_kinds, ["DoS"]);
@@ -53,8 +53,8 @@ fn splits_follow_the_protocol() {
     assert_eq!(kinds(&thyroid), ["hyperfunction", "subnormal"]);
 
     let arrhythmia = load("arrhythmia", &dir, 0).unwrap();
-    assert_eq!(arrhythmia.split.normal.len(), 196); // 80% of 245
-    assert_eq!(arrhythmia.split.known.len(), 44 + 50 + 4);
+    assert_eq!(arrhythmia.train.split().normal.len(), 196); // 80% of 245
+    assert_eq!(arrhythmia.train.split().known.len(), 44 + 50 + 4);
     assert!(arrhythmia.seen_kinds.is_empty());
     assert_eq!(
         arrhythmia.test_kinds.iter().filter(|k| k.is_none()).count(),
@@ -62,12 +62,12 @@ fn splits_follow_the_protocol() {
     );
 
     let bottle = load("mvtec-bottle", &dir, 0).unwrap();
-    assert_eq!(bottle.split.normal.len(), 160); // 70% of 229 normals
-    assert_eq!(bottle.split.known.len(), 13); // 20% of 63 anomalies
+    assert_eq!(bottle.train.split().normal.len(), 160); // 70% of 229 normals
+    assert_eq!(bottle.train.split().known.len(), 13); // 20% of 63 anomalies
     assert_eq!(bottle.test.n_rows, 69 + 50);
 
     // Another seed draws other subsets, of the same sizes.
     let other = load("mvtec-bottle", &dir, 1).unwrap();
-    assert_eq!(other.split.normal.len(), 160);
-    assert_ne!(other.split.normal, bottle.split.normal);
+    assert_eq!(other.train.split().normal.len(), 160);
+    assert_ne!(other.train.split().normal, bottle.train.split().normal);
 }

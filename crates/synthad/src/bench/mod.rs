@@ -36,8 +36,9 @@ impl BenchMethod for DetectorMethod {
         let params = TrainParams {
             seed,
             ..self.params.clone()
-        };
-        let (detector, _) = Detector::fit(&data.train, &data.split, params, &mut |_| {})?;
+        }
+        .check()?;
+        let (detector, _) = Detector::fit(&data.train, &params)?;
         detector.decision_function(&data.test)
     }
 }
@@ -81,14 +82,18 @@ pub fn method(name: &str) -> Result<DetectorMethod> {
         .into_iter()
         .find(|m| m.name == name)
         .ok_or_else(|| {
-            Error::InvalidParams(format!(
-                "unknown method {name:?}; known: {}",
-                registry()
-                    .iter()
-                    .map(|m| m.name().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
+            Error::invalid(
+                "method",
+                format!("{name:?}"),
+                format!(
+                    "one of {}",
+                    registry()
+                        .iter()
+                        .map(|m| m.name().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
         })
 }
 
@@ -107,7 +112,7 @@ pub fn set_param(params: &mut TrainParams, name: &str, value: &str) -> Result<()
     let number = || {
         value
             .parse::<f64>()
-            .map_err(|_| Error::InvalidParams(format!("{name}={value}: not a number")))
+            .map_err(|_| Error::invalid(name, value, "a number"))
     };
     match name {
         "synthetic-ratio" => params.synthetic_ratio = number()?,
@@ -126,15 +131,14 @@ pub fn set_param(params: &mut TrainParams, name: &str, value: &str) -> Result<()
                 .split('x')
                 .map(|w| w.parse::<usize>())
                 .collect::<std::result::Result<_, _>>()
-                .map_err(|_| {
-                    Error::InvalidParams(format!("hidden={value}: expected widths like 500x500"))
-                })?
+                .map_err(|_| Error::invalid("hidden", value, "widths like 500x500"))?
         }
         _ => {
-            return Err(Error::InvalidParams(format!(
-                "cannot sweep {name:?}; sweepable: {}",
-                SWEEPABLE.join(", ")
-            )))
+            return Err(Error::invalid(
+                "sweep",
+                format!("{name:?}"),
+                format!("one of {}", SWEEPABLE.join(", ")),
+            ))
         }
     }
     Ok(())
@@ -305,7 +309,10 @@ mod tests {
         set_param(&mut p, "known-weight", "0.25").unwrap();
         assert_eq!(p.hidden, [100, 50]);
         assert_eq!(p.known_weight, Some(0.25));
-        let err = set_param(&mut p, "lr", "0.1").unwrap_err().to_string();
-        assert!(err.contains("cannot sweep \"lr\""), "{err}");
+        let err = set_param(&mut p, "lr", "0.1").unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidParam { name, value, .. } if name == "sweep" && value == "\"lr\""),
+            "{err}"
+        );
     }
 }

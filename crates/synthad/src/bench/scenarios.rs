@@ -9,14 +9,14 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Error, Result};
 use crate::ingest::labels::{canonical, Labels, RowSplit};
-use crate::ingest::{ColumnSpec, RawTable, ReadOptions, Table};
+use crate::ingest::{ColumnSpec, RawTable, ReadOptions, Table, TrainingSet};
 
 /// One seed's realisation of a scenario.
 #[derive(Debug, Clone)]
 pub struct ScenarioData {
     pub name: String,
-    pub train: Table,
-    pub split: RowSplit,
+    /// The training rows and their roles (normal, known anomaly).
+    pub train: TrainingSet,
     pub test: Table,
     /// `None` for test normals, the anomaly kind otherwise.
     pub test_kinds: Vec<Option<String>>,
@@ -133,14 +133,18 @@ pub fn load(name: &str, data_dir: &Path, seed: u64) -> Result<ScenarioData> {
         .find(|(n, _)| n == name)
         .map(|(_, f)| data_dir.join(f))
         .ok_or_else(|| {
-            Error::InvalidParams(format!(
-                "unknown scenario {name:?}; known: {}",
-                all_scenarios()
-                    .iter()
-                    .map(|s| s.0.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
+            Error::invalid(
+                "scenario",
+                format!("{name:?}"),
+                format!(
+                    "one of {}",
+                    all_scenarios()
+                        .iter()
+                        .map(|s| s.0.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
         })?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     match name {
@@ -218,8 +222,7 @@ fn nsl_kdd(train_file: &Path, data_dir: &Path, rng: &mut ChaCha8Rng) -> Result<S
         .collect();
     Ok(ScenarioData {
         name: "nsl-kdd".into(),
-        train: table,
-        split,
+        train: TrainingSet::new(table, split),
         test,
         test_kinds,
         seen_kinds: vec!["DoS".into()],
@@ -256,8 +259,7 @@ fn thyroid(train_file: &Path, data_dir: &Path) -> Result<ScenarioData> {
     Ok(ScenarioData {
         name: "thyroid".into(),
         test: typed_like(&table, &test_raw, &options)?,
-        train: table,
-        split,
+        train: TrainingSet::new(table, split),
         test_kinds: test_labels.values.iter().map(|l| kind(l)).collect(),
         seen_kinds: vec!["hyperfunction".into()],
     })
@@ -298,8 +300,7 @@ fn arrhythmia(file: &Path, rng: &mut ChaCha8Rng) -> Result<ScenarioData> {
     Ok(ScenarioData {
         name: "arrhythmia".into(),
         test: table.select_rows(&test_rows),
-        train: table,
-        split,
+        train: TrainingSet::new(table, split),
         test_kinds,
         seen_kinds: Vec::new(),
     })
@@ -344,8 +345,7 @@ fn npz_scenario(name: &str, file: &Path, rng: &mut ChaCha8Rng) -> Result<Scenari
     Ok(ScenarioData {
         name: name.into(),
         test: table.select_rows(&test_rows),
-        train: table,
-        split,
+        train: TrainingSet::new(table, split),
         test_kinds,
         seen_kinds: vec!["anomaly".into()],
     })

@@ -20,7 +20,7 @@ pub fn canonical(label: &str) -> String {
 }
 
 /// Which label values are normal and which are known anomalies in training data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LabelSpec {
     /// The label column, by name or zero-based index.
     pub column: String,
@@ -97,9 +97,11 @@ pub struct RowSplit {
 impl RowSplit {
     pub fn new(raw: &RawTable, labels: &Labels, spec: &LabelSpec) -> Result<RowSplit> {
         if let Some(both) = spec.normal.iter().find(|n| spec.is_known(&canonical(n))) {
-            return Err(Error::InvalidParams(format!(
-                "label {both:?} is given as normal (--normal) and as a known anomaly (--known); the two sets must not overlap"
-            )));
+            return Err(Error::invalid(
+                "known",
+                format!("{both:?}"),
+                "labels other than the normal ones: the normal (--normal) and known-anomaly (--known) labels must not overlap",
+            ));
         }
         let mut split = RowSplit::default();
         for (row, label) in labels.values.iter().enumerate() {
@@ -123,19 +125,33 @@ impl RowSplit {
             let k = canonical(k);
             !split.known.iter().any(|(_, kind)| *kind == k)
         }) {
-            return Err(Error::InvalidParams(format!(
-                "{}: no rows have the known-anomaly label {missing:?} in column {:?} (labels seen: {})",
-                raw.path.display(),
-                labels.column_name,
-                labels.summary()
-            )));
+            return Err(Error::bad_data(
+                &raw.path,
+                format!(
+                    "no rows have the known-anomaly label {missing:?} in column {:?} (labels seen: {})",
+                    labels.column_name,
+                    labels.summary()
+                ),
+            ));
         }
         Ok(split)
     }
 
+    /// Roles from one entry per row: `None` normal, `Some(kind)` a known anomaly.
+    pub fn from_kinds(kinds: &[Option<String>]) -> RowSplit {
+        let mut split = RowSplit::default();
+        for (row, kind) in kinds.iter().enumerate() {
+            match kind {
+                None => split.normal.push(row),
+                Some(kind) => split.known.push((row, kind.clone())),
+            }
+        }
+        split
+    }
+
     /// Keeps a random `fraction` of the known anomalies (at least one of each kind), for
     /// experiments where only part of the anomalies would be labeled.
-    pub fn keep_known_fraction(&mut self, fraction: f64, seed: u64) {
+    pub(crate) fn keep_known_fraction(&mut self, fraction: f64, seed: u64) {
         use rand::seq::SliceRandom;
         use rand::SeedableRng;
         if fraction >= 1.0 {

@@ -8,7 +8,9 @@ mod csv;
 pub mod labels;
 mod npz;
 mod parquet;
+mod schema;
 mod table;
+mod training_set;
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -18,7 +20,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+pub use schema::{InputSchema, SchemaColumn};
 pub use table::{Column, ColumnKind, ColumnSpec, Table, Values};
+pub use training_set::{DataSpec, TrainingSet};
 
 /// How a file is read. The defaults suit most files: the delimiter and the header are detected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -183,6 +187,68 @@ impl RawTable {
             }
             Ok(chunk)
         })))
+    }
+
+    /// A table of named columns held in memory (a data frame's); `name` names it in messages.
+    pub fn from_columns(
+        name: &str,
+        names: Vec<String>,
+        columns: Vec<RawColumn>,
+    ) -> Result<RawTable> {
+        let path = PathBuf::from(name);
+        if names.len() != columns.len() {
+            return Err(Error::invalid(
+                "names",
+                format!("{} names", names.len()),
+                format!("one per column ({})", columns.len()),
+            ));
+        }
+        let rows = columns.first().map_or(0, RawColumn::len);
+        if let Some(i) = columns.iter().position(|c| c.len() != rows) {
+            return Err(Error::bad_data(
+                &path,
+                format!(
+                    "column {:?} has {} rows, the first has {rows}",
+                    names[i],
+                    columns[i].len()
+                ),
+            ));
+        }
+        let table = RawTable {
+            path,
+            names,
+            has_header: true,
+            first_row: 0,
+            columns,
+        };
+        if table.n_rows() == 0 {
+            return Err(Error::EmptyFile { path: table.path });
+        }
+        check_unique_names(&table)?;
+        Ok(table)
+    }
+
+    /// A row-major matrix of `n_columns` columns, named `names` or "0", "1", ... NaN is a
+    /// missing value where the read options say so.
+    pub fn from_matrix(
+        name: &str,
+        values: &[f64],
+        n_columns: usize,
+        names: Option<Vec<String>>,
+    ) -> Result<RawTable> {
+        if n_columns == 0 || !values.len().is_multiple_of(n_columns) {
+            return Err(Error::invalid(
+                "n_columns",
+                n_columns,
+                format!("a positive divisor of the {} values", values.len()),
+            ));
+        }
+        let rows = values.len() / n_columns;
+        let columns = (0..n_columns)
+            .map(|c| RawColumn::Float((0..rows).map(|r| Some(values[r * n_columns + c])).collect()))
+            .collect();
+        let names = names.unwrap_or_else(|| (0..n_columns).map(|c| c.to_string()).collect());
+        RawTable::from_columns(name, names, columns)
     }
 
     /// Reads data held in memory, in a given format; `name` names it in messages.

@@ -153,9 +153,11 @@ impl Table {
                 .filter(|s| s.contains(&i))
                 .count();
             if declared > 1 {
-                return Err(Error::InvalidParams(format!(
-                    "column {name:?} is declared with more than one kind"
-                )));
+                return Err(Error::invalid(
+                    "columns",
+                    format!("{name:?}"),
+                    "one declared kind per column (--numeric, --binary or --categorical)",
+                ));
             }
         }
 
@@ -176,10 +178,10 @@ impl Table {
             kinds.push((i, kind));
         }
         if kinds.is_empty() {
-            return Err(Error::InvalidParams(format!(
-                "{}: no feature columns are left after removing the label and ignored columns",
-                raw.path.display()
-            )));
+            return Err(Error::bad_data(
+                &raw.path,
+                "no feature columns are left after removing the label and ignored columns",
+            ));
         }
         let table = Self::with_kinds(raw, &kinds, options)?;
         // Scoring data may hold other values in a binary column (they are anomalous, not

@@ -75,10 +75,10 @@ impl Preprocessor {
     /// `max_categories` features (see [`one_hot`]).
     pub fn fit(table: &Table, rows: &[usize], max_categories: usize) -> Result<Preprocessor> {
         let no_values = |name: &str| {
-            Error::InvalidParams(format!(
-                "{}: column {name:?} has no values in the training rows; leave it out with --ignore {name:?}",
-                table.path.display()
-            ))
+            Error::bad_data(
+                &table.path,
+                format!("column {name:?} has no values in the training rows; leave it out with --ignore {name:?}"),
+            )
         };
         let columns = table
             .columns

@@ -1,19 +1,23 @@
 //! Gradient-boosted trees (forust-ml) on normals (0) vs anomalies (1): the strong practical
 //! baseline for tabular data. The score is the predicted log-odds of "anomaly".
 
+use std::sync::Arc;
+
 use forust_ml::gradientbooster::GrowPolicy;
 use forust_ml::metric::Metric;
 use forust_ml::{GradientBooster, Matrix as ColumnMatrix};
 
 use serde::{Deserialize, Serialize};
 
-use super::{DetectorKind, LabeledSet, Model, ModelParts, TrainParams};
+use super::{DetectorKind, LabeledSet, ModelParts, TrainParams};
 use crate::error::{Error, Result};
 use crate::prepare::Matrix;
 
+#[derive(Clone)]
 pub struct BoostedTrees {
     features: usize,
-    booster: GradientBooster,
+    /// Shared: forust's booster is not `Clone`, and a fitted one never changes.
+    booster: Arc<GradientBooster>,
 }
 
 impl std::fmt::Debug for BoostedTrees {
@@ -93,10 +97,16 @@ impl BoostedTrees {
             .map_err(fail)?;
         let rounds = booster.prediction_iteration.unwrap_or(booster.trees.len());
         let features = train.x.cols;
-        Ok((BoostedTrees { features, booster }, rounds))
+        Ok((
+            BoostedTrees {
+                features,
+                booster: Arc::new(booster),
+            },
+            rounds,
+        ))
     }
 
-    pub(super) fn from_state(state: serde_json::Value) -> Result<BoostedTrees> {
+    pub(crate) fn from_state(state: serde_json::Value) -> Result<BoostedTrees> {
         let state: BoostedState = serde_json::from_value(state)
             .map_err(|e| Error::Training(format!("boosted trees: {e}")))?;
         let booster = GradientBooster::from_json(&state.booster)
@@ -121,21 +131,22 @@ impl BoostedTrees {
         }
         Ok(BoostedTrees {
             features: state.features,
-            booster,
+            booster: Arc::new(booster),
         })
     }
 }
 
-impl Model for BoostedTrees {
-    fn kind(&self) -> DetectorKind {
+/// The methods [`super::Model`] dispatches to.
+impl BoostedTrees {
+    pub(crate) fn kind(&self) -> DetectorKind {
         DetectorKind::Gbt
     }
 
-    fn inputs(&self) -> usize {
+    pub(crate) fn inputs(&self) -> usize {
         self.features
     }
 
-    fn scores(&self, x: &Matrix) -> Result<Vec<f32>> {
+    pub(crate) fn scores(&self, x: &Matrix) -> Result<Vec<f32>> {
         let values = column_major(x);
         let log_odds = self
             .booster
@@ -143,7 +154,7 @@ impl Model for BoostedTrees {
         Ok(log_odds.into_iter().map(|v| v as f32).collect())
     }
 
-    fn parts(&self) -> Result<ModelParts> {
+    pub(crate) fn parts(&self) -> Result<ModelParts> {
         let json = self
             .booster
             .json_dump()

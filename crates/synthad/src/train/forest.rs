@@ -11,7 +11,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{DetectorKind, Model, ModelParts, TreeParams};
+use super::{DetectorKind, ModelParts, TreeParams};
 use crate::error::{Error, Result};
 use crate::prepare::Matrix;
 
@@ -75,7 +75,7 @@ impl IsolationForest {
         }
     }
 
-    pub(super) fn from_state(state: serde_json::Value) -> Result<IsolationForest> {
+    pub(crate) fn from_state(state: serde_json::Value) -> Result<IsolationForest> {
         let forest: IsolationForest = serde_json::from_value(state)
             .map_err(|e| Error::Training(format!("isolation forest: {e}")))?;
         // Scoring walks from the root to a leaf: children must lie after their parent (no
@@ -176,16 +176,17 @@ fn grow(
     index
 }
 
-impl Model for IsolationForest {
-    fn kind(&self) -> DetectorKind {
+/// The methods [`super::Model`] dispatches to.
+impl IsolationForest {
+    pub(crate) fn kind(&self) -> DetectorKind {
         DetectorKind::IForest
     }
 
-    fn inputs(&self) -> usize {
+    pub(crate) fn inputs(&self) -> usize {
         self.features
     }
 
-    fn scores(&self, x: &Matrix) -> Result<Vec<f32>> {
+    pub(crate) fn scores(&self, x: &Matrix) -> Result<Vec<f32>> {
         use rayon::prelude::*;
         let norm = average_path_length(self.sample_size).max(f64::MIN_POSITIVE);
         Ok((0..x.rows)
@@ -203,7 +204,7 @@ impl Model for IsolationForest {
             .collect())
     }
 
-    fn parts(&self) -> Result<ModelParts> {
+    pub(crate) fn parts(&self) -> Result<ModelParts> {
         Ok(ModelParts {
             tensors: Vec::new(),
             state: serde_json::to_value(self).expect("the forest serializes"),

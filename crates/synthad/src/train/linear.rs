@@ -56,6 +56,40 @@ fn matmul(
         );
         return;
     }
+    sgemm(
+        (m, n, k),
+        dst,
+        read_dst,
+        lhs,
+        (lhs_rs, lhs_cs),
+        rhs,
+        (rhs_rs, rhs_cs),
+        1,
+    );
+}
+
+/// dst (m × n, row-major; `read_dst` accumulates into it) += lhs · rhs with the `gemm`
+/// crate's f32 kernels on `threads` threads (1: the calling thread); operand strides are
+/// (row stride, column stride).
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm(
+    (m, n, k): (usize, usize, usize),
+    dst: &mut [f32],
+    read_dst: bool,
+    lhs: &[f32],
+    (lhs_rs, lhs_cs): (usize, usize),
+    rhs: &[f32],
+    (rhs_rs, rhs_cs): (usize, usize),
+    threads: usize,
+) {
+    assert!(dst.len() >= m * n);
+    assert!(m == 0 || k == 0 || lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs);
+    assert!(k == 0 || n == 0 || rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
+    let parallelism = if threads > 1 {
+        Parallelism::Rayon(threads)
+    } else {
+        Parallelism::None
+    };
     // SAFETY: the asserts above keep every index the kernel touches inside the slices, and
     // `dst` does not alias `lhs` or `rhs` (it is a distinct &mut).
     unsafe {
@@ -78,7 +112,7 @@ fn matmul(
             false,
             false,
             false,
-            Parallelism::None,
+            parallelism,
         )
     }
 }

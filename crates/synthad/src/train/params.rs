@@ -44,9 +44,11 @@ impl std::str::FromStr for Mode {
             .into_iter()
             .find(|m| m.name() == s)
             .ok_or_else(|| {
-                Error::InvalidParams(format!(
-                    "unknown mode {s:?}; use synthetic, vanilla or unsupervised"
-                ))
+                Error::invalid(
+                    "mode",
+                    format!("{s:?}"),
+                    "synthetic, vanilla or unsupervised",
+                )
             })
     }
 }
@@ -111,10 +113,14 @@ impl std::str::FromStr for DetectorKind {
             .into_iter()
             .find(|d| d.name() == s)
             .ok_or_else(|| {
-                Error::InvalidParams(format!(
-                    "unknown detector {s:?}; use one of {}",
-                    DetectorKind::ALL.map(DetectorKind::name).join(", ")
-                ))
+                Error::invalid(
+                    "detector",
+                    format!("{s:?}"),
+                    format!(
+                        "one of {}",
+                        DetectorKind::ALL.map(DetectorKind::name).join(", ")
+                    ),
+                )
             })
     }
 }
@@ -136,8 +142,10 @@ impl Precision {
     /// Errs where this CPU cannot run the precision: bf16 without AVX512-BF16.
     pub fn check_supported(self) -> Result<()> {
         if self == Precision::Bf16 && !super::bf16::available() {
-            return Err(Error::InvalidParams(
-                "bf16 precision needs a CPU with AVX512-BF16, which this one lacks; use --precision f32".into(),
+            return Err(Error::invalid(
+                "precision",
+                "bf16",
+                "f32: bf16 needs a CPU with AVX512-BF16, which this one lacks",
             ));
         }
         Ok(())
@@ -150,9 +158,7 @@ impl std::str::FromStr for Precision {
         match s {
             "f32" => Ok(Precision::F32),
             "bf16" => Ok(Precision::Bf16),
-            _ => Err(Error::InvalidParams(format!(
-                "unknown precision {s:?}; use f32 or bf16"
-            ))),
+            _ => Err(Error::invalid("precision", format!("{s:?}"), "f32 or bf16")),
         }
     }
 }
@@ -172,9 +178,11 @@ impl std::str::FromStr for Loss {
         match s {
             "hinge" => Ok(Loss::Hinge),
             "logistic" => Ok(Loss::Logistic),
-            _ => Err(Error::InvalidParams(format!(
-                "unknown loss {s:?}; use hinge or logistic"
-            ))),
+            _ => Err(Error::invalid(
+                "loss",
+                format!("{s:?}"),
+                "hinge or logistic",
+            )),
         }
     }
 }
@@ -387,92 +395,129 @@ impl TrainParams {
         self.mode.uses_synthetic() && self.detector != DetectorKind::IForest
     }
 
-    /// Validates the parameters, naming the first that is out of range.
-    pub fn check(self) -> Result<TrainParams> {
-        let fail = |m: String| Err(Error::InvalidParams(m));
+    /// Validates the parameters, naming the first that is out of range. Training takes only
+    /// [`CheckedParams`], so unchecked parameters cannot reach it.
+    pub fn check(self) -> Result<CheckedParams> {
+        self.check_values()?;
+        self.precision.check_supported()?;
+        Ok(CheckedParams(self))
+    }
+
+    /// Every range, but not whether this CPU runs the precision: a model trained in bf16
+    /// still loads and scores (in f32 products) elsewhere.
+    pub(crate) fn check_values(&self) -> Result<()> {
+        let fail = |name: &str, value: &dyn std::fmt::Display, expected: &str| {
+            Err(Error::invalid(name, value, expected))
+        };
         if self.hidden.is_empty() || self.hidden.contains(&0) {
-            return fail(format!(
-                "hidden layer widths must be positive and at least one layer given, got {:?}",
-                self.hidden
-            ));
+            return fail(
+                "hidden",
+                &format!("{:?}", self.hidden),
+                "at least one hidden layer width, all positive",
+            );
         }
         if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            return fail(format!(
-                "learning rate must be positive, got {}",
-                self.learning_rate
-            ));
+            return fail("learning_rate", &self.learning_rate, "a positive number");
         }
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
-            return fail(format!(
-                "weight decay must be ≥ 0, got {}",
-                self.weight_decay
-            ));
+            return fail("weight_decay", &self.weight_decay, "a number ≥ 0");
         }
-        if self.batch_size == 0 || self.max_epochs == 0 {
-            return fail("batch size and max epochs must be positive".into());
+        if self.batch_size == 0 {
+            return fail("batch_size", &0, "a positive number of rows");
+        }
+        if self.max_epochs == 0 {
+            return fail("max_epochs", &0, "a positive number of epochs");
         }
         if !(self.validation_fraction > 0.0 && self.validation_fraction < 1.0) {
-            return fail(format!(
-                "validation fraction must be in (0, 1), got {}",
-                self.validation_fraction
-            ));
+            return fail(
+                "validation_fraction",
+                &self.validation_fraction,
+                "a share in (0, 1)",
+            );
         }
         if !(self.synthetic_ratio >= 0.0 && self.synthetic_ratio.is_finite()) {
-            return fail(format!(
-                "synthetic ratio must be ≥ 0, got {}",
-                self.synthetic_ratio
-            ));
+            return fail("synthetic_ratio", &self.synthetic_ratio, "a number ≥ 0");
         }
         if self.uses_synthetic() && !self.uses_known() && self.synthetic_ratio == 0.0 {
             return fail(
-                "unsupervised mode needs synthetic anomalies (synthetic ratio > 0)".into(),
+                "synthetic_ratio",
+                &0,
+                "a number > 0: unsupervised mode learns from synthetic anomalies only",
             );
         }
         if let Some(w) = self.known_weight.filter(|w| !(0.0..=1.0).contains(w)) {
-            return fail(format!("known weight must be in [0, 1], got {w}"));
-        }
-        if self.max_categories < 2 {
-            return fail(format!(
-                "max categories must be at least 2 (a kept category and \"other\"), got {}",
-                self.max_categories
-            ));
+            return fail("known_weight", &w, "a share in [0, 1]");
         }
         if !(self.margin >= 0.0 && self.margin.is_finite()) {
-            return fail(format!("margin must be ≥ 0, got {}", self.margin));
+            return fail("margin", &self.margin, "a number ≥ 0");
         }
-        if self.deepsad.representation == 0
-            || !(self.deepsad.eta > 0.0 && self.deepsad.eta.is_finite())
-        {
-            return fail(format!(
-                "DeepSAD needs a positive representation width and η > 0, got {} and {}",
-                self.deepsad.representation, self.deepsad.eta
-            ));
-        }
-        let d = &self.drocc;
-        if d.radius.is_some_and(|r| !(r > 0.0 && r.is_finite()))
-            || !(d.gamma >= 1.0 && d.gamma.is_finite())
-            || !(d.lambda >= 0.0 && d.lambda.is_finite())
-            || !(d.step_fraction >= 0.0 && d.step_fraction.is_finite())
-        {
-            return fail(format!(
-                "DROCC needs radius > 0, γ ≥ 1, λ ≥ 0 and a step fraction ≥ 0, got {:?}, {}, {}, {}",
-                d.radius, d.gamma, d.lambda, d.step_fraction
-            ));
-        }
-        let t = &self.trees;
-        if t.trees == 0 || t.max_leaves < 2 || t.sample_size < 2 {
-            return fail(format!(
-                "tree ensembles need ≥ 1 tree, ≥ 2 leaves and a sample of ≥ 2 rows, got {}, {}, {}",
-                t.trees, t.max_leaves, t.sample_size
-            ));
+        if self.max_categories < 2 {
+            return fail(
+                "max_categories",
+                &self.max_categories,
+                "at least 2 (a kept category and \"other\")",
+            );
         }
         if !(self.target_fpr > 0.0 && self.target_fpr < 1.0) {
-            return fail(format!(
-                "target false-positive rate must be in (0, 1), got {}",
-                self.target_fpr
-            ));
+            return fail("target_fpr", &self.target_fpr, "a rate in (0, 1)");
         }
-        Ok(self)
+        if self.deepsad.representation == 0 {
+            return fail("deepsad.representation", &0, "a positive width");
+        }
+        if !(self.deepsad.eta > 0.0 && self.deepsad.eta.is_finite()) {
+            return fail("deepsad.eta", &self.deepsad.eta, "a positive number");
+        }
+        let d = &self.drocc;
+        if let Some(r) = d.radius.filter(|r| !(*r > 0.0 && r.is_finite())) {
+            return fail("drocc.radius", &r, "a positive number");
+        }
+        if !(d.gamma >= 1.0 && d.gamma.is_finite()) {
+            return fail(
+                "drocc.gamma",
+                &d.gamma,
+                "a number ≥ 1 (the outer radius is γ·r)",
+            );
+        }
+        if !(d.lambda >= 0.0 && d.lambda.is_finite()) {
+            return fail("drocc.lambda", &d.lambda, "a number ≥ 0");
+        }
+        if !(d.step_fraction >= 0.0 && d.step_fraction.is_finite()) {
+            return fail("drocc.step_fraction", &d.step_fraction, "a number ≥ 0");
+        }
+        let t = &self.trees;
+        if t.trees == 0 {
+            return fail("trees.trees", &0, "at least 1 tree");
+        }
+        if t.max_leaves < 2 {
+            return fail("trees.max_leaves", &t.max_leaves, "at least 2 leaves");
+        }
+        if t.sample_size < 2 {
+            return fail(
+                "trees.sample_size",
+                &t.sample_size,
+                "a sample of at least 2 rows",
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Parameters that passed [`TrainParams::check`]: the only kind training accepts (linfa's
+/// checked-parameters pattern). Read them through `Deref`; change them by going back to
+/// [`TrainParams`] with [`CheckedParams::into_inner`] and checking again.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckedParams(TrainParams);
+
+impl CheckedParams {
+    pub fn into_inner(self) -> TrainParams {
+        self.0
+    }
+}
+
+impl std::ops::Deref for CheckedParams {
+    type Target = TrainParams;
+    fn deref(&self) -> &TrainParams {
+        &self.0
     }
 }
 
@@ -483,20 +528,28 @@ mod tests {
     #[test]
     fn defaults_pass_and_bad_values_are_named() {
         assert!(TrainParams::default().check().is_ok());
-        let err = TrainParams {
+        let name_of = |params: TrainParams| match params.check() {
+            Err(Error::InvalidParam { name, .. }) => name,
+            other => panic!("expected an invalid parameter, got {other:?}"),
+        };
+        let hidden = TrainParams {
             hidden: vec![500, 0],
             ..Default::default()
-        }
-        .check()
-        .unwrap_err();
-        assert!(err.to_string().contains("hidden layer widths"));
-        let err = TrainParams {
+        };
+        assert_eq!(name_of(hidden), "hidden");
+        let unsupervised = TrainParams {
             mode: Mode::Unsupervised,
             synthetic_ratio: 0.0,
             ..Default::default()
-        }
-        .check()
-        .unwrap_err();
-        assert!(err.to_string().contains("unsupervised"));
+        };
+        assert_eq!(name_of(unsupervised), "synthetic_ratio");
+        let batch = TrainParams {
+            batch_size: 0,
+            ..Default::default()
+        };
+        assert_eq!(name_of(batch), "batch_size");
+        let mut eta = TrainParams::default();
+        eta.deepsad.eta = f64::NAN;
+        assert_eq!(name_of(eta), "deepsad.eta");
     }
 }

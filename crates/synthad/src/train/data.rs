@@ -1,0 +1,139 @@
+//! What a detector trains on, before any model: validation rows held out, the preprocessing
+//! and the synthetic-anomaly box fitted on the training rows, synthetic anomalies drawn, and
+//! everything encoded into labeled sets.
+
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use super::labeled_set::LabeledSet;
+use super::params::{DetectorKind, TrainParams};
+use crate::error::Result;
+use crate::ingest::labels::RowSplit;
+use crate::ingest::Table;
+use crate::prepare::{Matrix, Preprocessor};
+use crate::synthesize::{AnomalyGenerator, UniformBox};
+
+/// What a detector trains on, before any model: the preprocessing fitted on the training
+/// rows, the synthetic-anomaly box, and the encoded training and validation sets.
+pub struct TrainingData {
+    pub preprocessor: Preprocessor,
+    pub generator: UniformBox,
+    pub train: LabeledSet,
+    pub validation: LabeledSet,
+    /// The held-out normal rows, on which the threshold is fitted.
+    pub normal_validation: Matrix,
+    /// Rows of each kind in `train`.
+    pub normal_rows: usize,
+    pub known_rows: usize,
+    pub synthetic_rows: usize,
+}
+
+impl TrainingData {
+    /// Splits off validation rows, fits the preprocessing and the box, and draws the synthetic
+    /// anomalies, all from `rng` (a fit continues with the same generator).
+    pub fn new(
+        table: &Table,
+        split: &RowSplit,
+        params: &TrainParams,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<TrainingData> {
+        let mut normal = split.normal.clone();
+        let mut known: Vec<usize> = split.known.iter().map(|(r, _)| *r).collect();
+        normal.shuffle(rng);
+        known.shuffle(rng);
+        let (normal_val, normal_train) = hold_out(&normal, params.validation_fraction);
+        let (known_val, known_train) = hold_out(&known, params.validation_fraction);
+
+        // Unsupervised mode (and the Isolation Forest) drops the known anomalies entirely: they
+        // shape neither the scaling nor the synthetic box.
+        let used_known: &[usize] = if params.uses_known() { &known } else { &[] };
+        // Encoded once, in the order [normal val | normal train | known val | known train]
+        // (hold_out puts the held-out rows first); the sets below are row ranges of it.
+        let training_rows: Vec<usize> = normal.iter().chain(used_known).copied().collect();
+        let preprocessor = Preprocessor::fit(table, &training_rows, params.max_categories)?;
+        let n_features = preprocessor.n_features();
+        // The encoded rows are held three times at the peak (encoded, split into sets, stacked
+        // with labels), the synthetic ones twice.
+        let synthetic_rows = if params.uses_synthetic() {
+            (params.synthetic_ratio * normal.len() as f64).ceil() as usize
+        } else {
+            0
+        };
+        crate::memory::ensure_fits(
+            crate::memory::product(&[training_rows.len() * 3 + synthetic_rows * 2, n_features, 4]),
+            &format!(
+                "encoding {} training and {synthetic_rows} synthetic rows of {n_features} features",
+                training_rows.len()
+            ),
+            "train on a sample of the rows, lower --synthetic-ratio, or lower --max-categories",
+        )?;
+        let encoded = preprocessor.transform_rows(table, &training_rows)?;
+        let generator = UniformBox::fit(&encoded, &preprocessor.layout(), params.margin as f32);
+        let mut offset = 0;
+        let mut next_block = |len: usize| {
+            let rows: Vec<usize> = (offset..offset + len).collect();
+            offset += len;
+            encoded.select_rows(&rows)
+        };
+        let normal_val_x = next_block(normal_val.len());
+        let normal_train_x = next_block(normal_train.len());
+        let (known_val_x, known_train_x) = if params.uses_known() {
+            (next_block(known_val.len()), next_block(known_train.len()))
+        } else {
+            (Matrix::zeros(0, n_features), Matrix::zeros(0, n_features))
+        };
+        let synthetic_count = |normals: usize| {
+            if params.uses_synthetic() {
+                (params.synthetic_ratio * normals as f64).round() as usize
+            } else {
+                0
+            }
+        };
+        let synthetic_train = generator.generate(synthetic_count(normal_train.len()), rng);
+        let synthetic_val = generator.generate(synthetic_count(normal_val.len()), rng);
+        // The paper's classifier balances normals against anomalies; the other detectors
+        // minimise their papers' plain means over rows (known vs synthetic shares aside).
+        let labeled = |normal: &Matrix, known: &Matrix, synthetic: &Matrix| {
+            if params.detector == DetectorKind::Classifier {
+                LabeledSet::balanced(normal, known, synthetic, params.known_weight)
+            } else {
+                LabeledSet::unweighted(normal, known, synthetic, params.known_weight)
+            }
+        };
+        Ok(TrainingData {
+            train: labeled(&normal_train_x, &known_train_x, &synthetic_train),
+            validation: labeled(&normal_val_x, &known_val_x, &synthetic_val),
+            normal_rows: normal_train_x.rows,
+            known_rows: known_train_x.rows,
+            synthetic_rows: synthetic_train.rows,
+            normal_validation: normal_val_x,
+            preprocessor,
+            generator,
+        })
+    }
+}
+
+/// Fits the preprocessor on the given rows and the synthetic-anomaly box around them.
+pub fn fit_generator(
+    table: &Table,
+    rows: &[usize],
+    margin: f64,
+    max_categories: usize,
+) -> Result<(Preprocessor, UniformBox)> {
+    let preprocessor = Preprocessor::fit(table, rows, max_categories)?;
+    let encoded = preprocessor.transform_rows(table, rows)?;
+    let generator = UniformBox::fit(&encoded, &preprocessor.layout(), margin as f32);
+    Ok((preprocessor, generator))
+}
+
+/// Splits `rows` into (held out, kept), holding out `fraction` of them, at least one when there
+/// are two or more, so small groups still reach both sides.
+fn hold_out(rows: &[usize], fraction: f64) -> (&[usize], &[usize]) {
+    let n = rows.len();
+    let held = if n >= 2 {
+        ((fraction * n as f64).round() as usize).clamp(1, n - 1)
+    } else {
+        0
+    };
+    rows.split_at(held)
+}

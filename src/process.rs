@@ -1,0 +1,35 @@
+//! Process-wide settings, made once at start (ripgrep keeps these in its binary too): the
+//! thread pools and the allocator's tuning. The library never touches them.
+
+/// Sets the number of threads used by the matrix kernels; 0 keeps rayon's default (all
+/// cores). Call before the first model is trained or scored.
+pub fn set_threads(threads: usize) {
+    if threads > 0 {
+        // candle reads RAYON_NUM_THREADS for its matrix kernels on every call.
+        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global();
+    }
+    // Keeps candle's element-wise kernels on the calling thread. On our small batches its
+    // separate spinning thread pool competes with the matrix kernels' pool for the same
+    // cores: measured on 2 cores, training ran 1.5x faster without it (docs/performance.md).
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
+}
+
+/// Keeps freed buffers in the process heap. A training step allocates and frees several
+/// 2 MB activation buffers; by default glibc serves those with mmap and returns them on free,
+/// so every step pays page faults and zeroing of fresh pages (11% of a step on 2 threads,
+/// docs/performance.md). A no-op off glibc.
+pub fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning parameters; it is called before threads
+    // that allocate exist, and invalid values are rejected by glibc (returning 0).
+    unsafe {
+        // 32 MiB is glibc's largest mmap threshold on 64-bit; trimming only past 1 GiB free.
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
+}
