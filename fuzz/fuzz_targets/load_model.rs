@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     };
     // Three rows of the model's own columns: ordinary values, missing ones, odd ones.
     let columns = detector
-        .preprocessor
+        .preprocessor()
         .columns
         .iter()
         .map(|c| Column {
