@@ -136,6 +136,7 @@ fn free_bytes(path: &Path) -> Option<u64> {
             _ => Path::new("."),
         };
         let c_path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+        // SAFETY: statvfs is a plain C struct for which all-zero bytes are a valid value.
         let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
         // SAFETY: c_path is a valid NUL-terminated string and stat a writable statvfs.
         if unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) } != 0 {

@@ -24,7 +24,8 @@ use std::path::PathBuf;
 use rand::{Rng, SeedableRng};
 
 use rand_chacha::ChaCha8Rng;
-use synthad::__bench::{bf16, fit_model, sgemm, LabeledSet, TrainingData};
+use synthad::__bench::bf16::Bf16Kernel;
+use synthad::__bench::{fit_model, sgemm, LabeledSet, TrainingData};
 use synthad::prepare::Matrix;
 use synthad::train::{Precision, TrainParams};
 
@@ -47,6 +48,7 @@ fn peak_sgemm(threads: usize) -> f64 {
 /// FLOP/s of `threads` concurrent 2048³ bf16 products (the kernel is single-threaded).
 fn peak_bf16(threads: usize) -> f64 {
     use rayon::prelude::*;
+    let kernel = Bf16Kernel::detect().expect("a CPU with AVX512-BF16");
     let n = 2048;
     let a = vec![1.0f32; n * n];
     let b = vec![0.5f32; n * n];
@@ -55,7 +57,7 @@ fn peak_bf16(threads: usize) -> f64 {
     for _ in 0..3 {
         let started = std::time::Instant::now();
         outputs.par_iter_mut().for_each(|c| {
-            bf16::matmul(n, n, n, c, false, &a, (n, 1), &b, (n, 1));
+            kernel.matmul(n, n, n, c, false, &a, (n, 1), &b, (n, 1));
         });
         let flops = 2.0 * (n * n * n * threads) as f64;
         best = best.max(flops / started.elapsed().as_secs_f64());
@@ -103,9 +105,9 @@ fn time_kernels() {
             let started = std::time::Instant::now();
             sgemm((m, n, k), &mut dst, false, &data, ls, &data, rs, 1);
             best[0] = best[0].max(flops / started.elapsed().as_secs_f64());
-            if bf16::available() {
+            if let Some(kernel) = Bf16Kernel::detect() {
                 let started = std::time::Instant::now();
-                bf16::matmul(m, n, k, &mut dst, false, &data, ls, &data, rs);
+                kernel.matmul(m, n, k, &mut dst, false, &data, ls, &data, rs);
                 best[1] = best[1].max(flops / started.elapsed().as_secs_f64());
             }
         }
@@ -287,7 +289,7 @@ fn main() {
     let train_flops = 2.0 * (3.0 * macs - (cols * 500) as f64);
     let score_flops = 2.0 * macs;
     // The peak of the kernels in use: the bf16 one where it runs, else gemm's f32 one.
-    let peak = if precision == Precision::Bf16 && bf16::available() {
+    let peak = if precision == Precision::Bf16 && Bf16Kernel::detect().is_some() {
         format!("peak bf16 2048³ {:.1} GFLOP/s", peak_bf16(threads) / 1e9)
     } else {
         format!("peak sgemm 2048³ {:.1} GFLOP/s", peak_sgemm(threads) / 1e9)

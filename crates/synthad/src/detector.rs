@@ -267,8 +267,15 @@ mod tests {
     #[test]
     fn with_precision_changes_the_model_and_its_recorded_parameters_alike() {
         let (d, _) = Detector::fit(&data(), &small().check().unwrap()).unwrap();
-        let err = d.clone().with_precision(Precision::F32);
-        assert_eq!(err.unwrap().params.precision, Precision::F32);
+        if Precision::Bf16.check_supported().is_ok() {
+            let bf16 = d.clone().with_precision(Precision::Bf16).unwrap();
+            assert_eq!(bf16.params.precision, Precision::Bf16);
+            assert_eq!(bf16.model.parts().unwrap().state["precision"], "bf16");
+            let loaded = Detector::from_bytes(&bf16.to_bytes().unwrap(), Path::new("m")).unwrap();
+            assert_eq!(loaded.params.precision, Precision::Bf16);
+        } else {
+            eprintln!("SKIPPED bf16 part: this CPU has no AVX512-BF16");
+        }
         let gbt = TrainParams::for_detector(DetectorKind::Gbt)
             .check()
             .unwrap();

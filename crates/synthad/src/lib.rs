@@ -60,7 +60,7 @@ pub mod __bench {
 
     /// The bf16 matrix kernel.
     pub mod bf16 {
-        pub use crate::train::bf16::{available, matmul};
+        pub use crate::train::bf16::Bf16Kernel;
     }
 
     use crate::prepare::Matrix;

@@ -42,8 +42,11 @@ fn matmul(
     assert!(dst.len() >= m * n);
     assert!(m == 0 || k == 0 || lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs);
     assert!(k == 0 || n == 0 || rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
-    if precision == Precision::Bf16 && bf16::available() && bf16::pays(m, n, k) {
-        bf16::matmul(
+    let kernel = (precision == Precision::Bf16 && bf16::pays(m, n, k))
+        .then(bf16::Bf16Kernel::detect)
+        .flatten();
+    if let Some(kernel) = kernel {
+        kernel.matmul(
             m,
             n,
             k,
