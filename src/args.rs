@@ -1,33 +1,40 @@
 //! Argument groups shared by several subcommands, and their translation to library types.
+//! Choices (detector, mode, loss, precision, header) are the library's own enums, spelled as
+//! the library spells them ([`Choice`]).
 
 use anyhow::{bail, Result};
-use clap::{Args, ValueEnum};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::Args;
 use synthad::ingest::{ColumnSpec, HeaderMode, ReadOptions};
 use synthad::train::{
     CheckedParams, DeepSadParams, DetectorKind, DroccParams, Loss, Mode, Precision, TrainParams,
     TreeParams,
 };
+use synthad::Choice;
 
-/// How to read a data file and which columns to use.
+/// A value parser for a library choice, its help listing every value with what it means.
+pub fn choice<T: Choice + Send + Sync + Clone>() -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(
+        T::ALL
+            .iter()
+            .map(|c| PossibleValue::new(c.name()).help(c.about())),
+    )
+    .map(|s| T::parse(&s).expect("clap admits only the possible values"))
+}
+
+/// How to read a data file.
 #[derive(Args, Debug, Clone)]
 pub struct ReadArgs {
     /// Field delimiter of text files (detected when not given), e.g. ',' ';' 'tab'.
-    #[arg(long)]
+    #[arg(long, help_heading = "Reading the data")]
     pub delimiter: Option<String>,
     /// Whether text files start with a header row.
-    #[arg(long, value_enum, default_value_t = HeaderArg::Auto)]
-    pub header: HeaderArg,
+    #[arg(long, value_parser = choice::<HeaderMode>(), default_value = "auto", help_heading = "Reading the data")]
+    pub header: HeaderMode,
     /// Text that marks a missing value (imputed with the training mean); replaces the default
     /// markers "", "?" and "NA". Add "NaN" to read NaN as missing.
-    #[arg(long, num_args = 1.., value_name = "TEXT")]
+    #[arg(long, num_args = 1.., value_name = "TEXT", help_heading = "Reading the data")]
     pub missing: Option<Vec<String>>,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum HeaderArg {
-    Auto,
-    Yes,
-    No,
 }
 
 impl ReadArgs {
@@ -38,15 +45,10 @@ impl ReadArgs {
             Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
             Some(d) => bail!("--delimiter must be one character (or 'tab'), got {d:?}"),
         };
-        let header = match self.header {
-            HeaderArg::Auto => HeaderMode::Auto,
-            HeaderArg::Yes => HeaderMode::Present,
-            HeaderArg::No => HeaderMode::Absent,
-        };
         let defaults = ReadOptions::default();
         Ok(ReadOptions {
             delimiter,
-            header,
+            header: self.header,
             missing: self.missing.clone().unwrap_or(defaults.missing),
         })
     }
@@ -56,17 +58,21 @@ impl ReadArgs {
 #[derive(Args, Debug, Clone)]
 pub struct ColumnArgs {
     /// Columns to treat as categorical (one-hot encoded).
-    #[arg(long, num_args = 1.., value_name = "COLUMN")]
+    #[arg(long, num_args = 1.., value_name = "COLUMN", help_heading = "Columns")]
     pub categorical: Vec<String>,
     /// Columns to treat as numeric.
-    #[arg(long, num_args = 1.., value_name = "COLUMN")]
+    #[arg(long, num_args = 1.., value_name = "COLUMN", help_heading = "Columns")]
     pub numeric: Vec<String>,
     /// Columns to treat as binary (values 0 and 1).
-    #[arg(long, num_args = 1.., value_name = "COLUMN")]
+    #[arg(long, num_args = 1.., value_name = "COLUMN", help_heading = "Columns")]
     pub binary: Vec<String>,
     /// Columns to leave out (ids, leaks, free text).
-    #[arg(long, num_args = 1.., value_name = "COLUMN")]
+    #[arg(long, num_args = 1.., value_name = "COLUMN", help_heading = "Columns")]
     pub ignore: Vec<String>,
+    /// Most features a categorical column becomes: its most frequent categories keep one
+    /// each, the rarer ones share an "other" feature (ids, addresses).
+    #[arg(long, default_value_t = TrainParams::default().max_categories, help_heading = "Columns")]
+    pub max_categories: usize,
 }
 
 impl ColumnArgs {
@@ -80,156 +86,114 @@ impl ColumnArgs {
     }
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum ModeArg {
-    Synthetic,
-    Vanilla,
-    Unsupervised,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum PrecisionArg {
-    F32,
-    /// Matrix products in bfloat16 with f32 sums (CPUs with AVX512-BF16).
-    Bf16,
-}
-
-impl From<PrecisionArg> for Precision {
-    fn from(arg: PrecisionArg) -> Precision {
-        match arg {
-            PrecisionArg::F32 => Precision::F32,
-            PrecisionArg::Bf16 => Precision::Bf16,
-        }
-    }
-}
-
 /// `--precision` of the commands that score a saved model.
 #[derive(Args, Debug)]
 pub struct ScoringPrecision {
     /// Number format of the matrix products while scoring (neural detectors): bf16 scores a
     /// model trained in f32 1.6–1.7x faster on CPUs with AVX512-BF16, with scores that move
     /// slightly against the stored threshold [default: the model's own].
-    #[arg(long, value_enum)]
-    pub precision: Option<PrecisionArg>,
+    #[arg(long, value_parser = choice::<Precision>())]
+    pub precision: Option<Precision>,
 }
 
 impl ScoringPrecision {
     pub fn apply(&self, detector: synthad::Detector) -> synthad::Result<synthad::Detector> {
         match self.precision {
-            Some(precision) => detector.with_precision(precision.into()),
+            Some(precision) => detector.with_precision(precision),
             None => Ok(detector),
         }
     }
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum LossArg {
-    Hinge,
-    Logistic,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum DetectorArg {
-    /// The paper's ReLU network (hinge loss).
-    Classifier,
-    /// DeepSAD: a hypersphere in a learned representation.
-    Deepsad,
-    /// ABC: an autoencoder whose reconstruction error separates.
-    Abc,
-    /// DROCC: a classifier with adversarially searched negatives.
-    Drocc,
-    /// Gradient-boosted trees.
-    Gbt,
-    /// Isolation Forest on the normal rows (ignores --mode).
-    Iforest,
-}
+const DETECTOR: &str = "Detector";
+const TRAINING: &str = "Training";
+const PER_DETECTOR: &str = "Per detector";
 
 /// Hyperparameters; the defaults are the library's, per detector where marked.
 #[derive(Args, Debug, Clone)]
 pub struct ParamArgs {
-    #[arg(long, value_enum, default_value_t = DetectorArg::Classifier)]
-    pub detector: DetectorArg,
-    /// synthetic: normals vs known + synthetic anomalies; vanilla: known only;
-    /// unsupervised: synthetic only.
-    #[arg(long, value_enum, default_value_t = ModeArg::Synthetic)]
-    pub mode: ModeArg,
-    /// Seed of every random choice (splits, synthetic samples, weights, batch order).
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Hidden layer widths, comma separated [per detector: classifier 500,500; deepsad
-    /// 100,50; abc 128,32,128; drocc 128].
-    #[arg(long, value_delimiter = ',')]
-    pub hidden: Option<Vec<usize>>,
-    #[arg(long, value_enum, default_value_t = LossArg::Hinge)]
-    pub loss: LossArg,
-    /// Number format of the neural detectors' matrix products.
-    #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
-    pub precision: PrecisionArg,
-    /// Learning rate: AdamW's, or the boosting shrinkage [per detector: 0.001; gbt 0.1].
-    #[arg(long)]
-    pub lr: Option<f64>,
-    /// AdamW weight decay [per detector: classifier 0.01; others 1e-5].
-    #[arg(long)]
-    pub weight_decay: Option<f64>,
-    /// [per detector: classifier 1024; deepsad 64; abc, drocc 256]
-    #[arg(long)]
-    pub batch_size: Option<usize>,
-    /// [per detector: 100; deepsad 50]
-    #[arg(long)]
-    pub max_epochs: Option<usize>,
-    /// Early-stopping patience in epochs (but at least --min-patience-steps optimizer steps)
-    /// [per detector: classifier 7; deepsad 50; abc, drocc 100, their whole default run].
-    #[arg(long)]
-    pub patience: Option<usize>,
-    #[arg(long, default_value_t = TrainParams::default().min_patience_steps)]
-    pub min_patience_steps: usize,
+    /// The algorithm.
+    #[arg(long, value_parser = choice::<DetectorKind>(), default_value = "classifier", help_heading = DETECTOR)]
+    pub detector: DetectorKind,
+    /// What the anomaly class is made of.
+    #[arg(long, value_parser = choice::<Mode>(), default_value = "synthetic", help_heading = DETECTOR)]
+    pub mode: Mode,
     /// Synthetic anomalies per normal training row.
-    #[arg(long, default_value_t = TrainParams::default().synthetic_ratio)]
+    #[arg(long, default_value_t = TrainParams::default().synthetic_ratio, help_heading = DETECTOR)]
     pub synthetic_ratio: f64,
     /// Share of the anomaly class's weight on known anomalies (rest on synthetic ones), or
     /// "auto": every anomaly row weighs the same.
-    #[arg(long, default_value = "auto")]
+    #[arg(long, default_value = "auto", help_heading = DETECTOR)]
     pub known_weight: KnownWeight,
     /// Widen the synthetic box by this fraction of each feature's range per side.
-    #[arg(long, default_value_t = TrainParams::default().margin)]
+    #[arg(long, default_value_t = TrainParams::default().margin, help_heading = DETECTOR)]
     pub margin: f64,
-    /// Most features a categorical column becomes: its most frequent categories keep one
-    /// each, the rarer ones share an "other" feature (ids, addresses).
-    #[arg(long, default_value_t = TrainParams::default().max_categories)]
-    pub max_categories: usize,
+    /// Seed of every random choice (splits, synthetic samples, weights, batch order).
+    #[arg(long, default_value_t = 0, help_heading = DETECTOR)]
+    pub seed: u64,
+
+    /// Hidden layer widths, comma separated [per detector: classifier 500,500; deepsad
+    /// 100,50; abc 128,32,128; drocc 128].
+    #[arg(long, value_delimiter = ',', help_heading = TRAINING)]
+    pub hidden: Option<Vec<usize>>,
+    /// The classifier's loss.
+    #[arg(long, value_parser = choice::<Loss>(), default_value = "hinge", help_heading = TRAINING)]
+    pub loss: Loss,
+    /// Number format of the neural detectors' matrix products.
+    #[arg(long, value_parser = choice::<Precision>(), default_value = "f32", help_heading = TRAINING)]
+    pub precision: Precision,
+    /// Learning rate: AdamW's, or the boosting shrinkage [per detector: 0.001; gbt 0.1].
+    #[arg(long, help_heading = TRAINING)]
+    pub lr: Option<f64>,
+    /// AdamW weight decay [per detector: classifier 0.01; others 1e-5].
+    #[arg(long, help_heading = TRAINING)]
+    pub weight_decay: Option<f64>,
+    /// Rows per optimizer step [per detector: classifier 1024; deepsad 64; abc, drocc 256].
+    #[arg(long, help_heading = TRAINING)]
+    pub batch_size: Option<usize>,
+    /// Most passes over the training rows [per detector: 100; deepsad 50].
+    #[arg(long, help_heading = TRAINING)]
+    pub max_epochs: Option<usize>,
+    /// Early-stopping patience in epochs (but at least --min-patience-steps optimizer steps)
+    /// [per detector: classifier 7; deepsad 50; abc, drocc 100, their whole default run].
+    #[arg(long, help_heading = TRAINING)]
+    pub patience: Option<usize>,
+    /// The fewest optimizer steps without a better validation loss before stopping: with few
+    /// rows an epoch is one step, and a patience of a few steps would stop in the first
+    /// transient.
+    #[arg(long, default_value_t = TrainParams::default().min_patience_steps, help_heading = TRAINING)]
+    pub min_patience_steps: usize,
     /// Share of normal and known rows held out for early stopping and the threshold.
-    #[arg(long, default_value_t = TrainParams::default().validation_fraction)]
+    #[arg(long, default_value_t = TrainParams::default().validation_fraction, help_heading = TRAINING)]
     pub validation_fraction: f64,
-    /// False-positive rate on validation normals at which `predict` flags anomalies.
-    #[arg(long, default_value_t = TrainParams::default().target_fpr)]
-    pub target_fpr: f64,
+
     /// DeepSAD: weight η of the labeled-anomaly term.
-    #[arg(long, default_value_t = TrainParams::default().deepsad.eta)]
+    #[arg(long, default_value_t = TrainParams::default().deepsad.eta, help_heading = PER_DETECTOR)]
     pub eta: f64,
     /// DeepSAD: width of the representation.
-    #[arg(long, default_value_t = TrainParams::default().deepsad.representation)]
+    #[arg(long, default_value_t = TrainParams::default().deepsad.representation, help_heading = PER_DETECTOR)]
     pub representation: usize,
     /// DROCC: inner radius of the shell where negatives are searched [default: the median
     /// distance of a training normal to its nearest other normal].
-    #[arg(long)]
+    #[arg(long, help_heading = PER_DETECTOR)]
     pub drocc_radius: Option<f64>,
     /// DROCC: the shell's outer radius as a multiple of the inner.
-    #[arg(long, default_value_t = TrainParams::default().drocc.gamma)]
+    #[arg(long, default_value_t = TrainParams::default().drocc.gamma, help_heading = PER_DETECTOR)]
     pub drocc_gamma: f64,
     /// DROCC: weight of the adversarial term.
-    #[arg(long, default_value_t = TrainParams::default().drocc.lambda)]
+    #[arg(long, default_value_t = TrainParams::default().drocc.lambda, help_heading = PER_DETECTOR)]
     pub drocc_lambda: f64,
     /// DROCC: gradient-ascent steps of the search for negatives.
-    #[arg(long, default_value_t = TrainParams::default().drocc.ascent_steps)]
+    #[arg(long, default_value_t = TrainParams::default().drocc.ascent_steps, help_heading = PER_DETECTOR)]
     pub ascent_steps: usize,
     /// gbt: boosting rounds; iforest: trees.
-    #[arg(long, default_value_t = TrainParams::default().trees.trees)]
+    #[arg(long, default_value_t = TrainParams::default().trees.trees, help_heading = PER_DETECTOR)]
     pub trees: usize,
     /// gbt: leaves per tree.
-    #[arg(long, default_value_t = TrainParams::default().trees.max_leaves)]
+    #[arg(long, default_value_t = TrainParams::default().trees.max_leaves, help_heading = PER_DETECTOR)]
     pub max_leaves: usize,
     /// iforest: rows per tree.
-    #[arg(long, default_value_t = TrainParams::default().trees.sample_size)]
+    #[arg(long, default_value_t = TrainParams::default().trees.sample_size, help_heading = PER_DETECTOR)]
     pub sample_size: usize,
 }
 
@@ -250,28 +214,15 @@ impl std::str::FromStr for KnownWeight {
 }
 
 impl ParamArgs {
-    pub fn params(&self) -> Result<CheckedParams> {
-        let detector = match self.detector {
-            DetectorArg::Classifier => DetectorKind::Classifier,
-            DetectorArg::Deepsad => DetectorKind::DeepSad,
-            DetectorArg::Abc => DetectorKind::Abc,
-            DetectorArg::Drocc => DetectorKind::Drocc,
-            DetectorArg::Gbt => DetectorKind::Gbt,
-            DetectorArg::Iforest => DetectorKind::IForest,
-        };
-        let defaults = TrainParams::for_detector(detector);
+    /// The checked parameters; `columns` adds the preprocessing's, `target_fpr` the
+    /// threshold's.
+    pub fn params(&self, columns: &ColumnArgs, target_fpr: f64) -> Result<CheckedParams> {
+        let defaults = TrainParams::for_detector(self.detector);
         Ok(TrainParams {
-            detector,
-            mode: match self.mode {
-                ModeArg::Synthetic => Mode::Synthetic,
-                ModeArg::Vanilla => Mode::Vanilla,
-                ModeArg::Unsupervised => Mode::Unsupervised,
-            },
+            detector: self.detector,
+            mode: self.mode,
             hidden: self.hidden.clone().unwrap_or(defaults.hidden),
-            loss: match self.loss {
-                LossArg::Hinge => Loss::Hinge,
-                LossArg::Logistic => Loss::Logistic,
-            },
+            loss: self.loss,
             learning_rate: self.lr.unwrap_or(defaults.learning_rate),
             weight_decay: self.weight_decay.unwrap_or(defaults.weight_decay),
             batch_size: self.batch_size.unwrap_or(defaults.batch_size),
@@ -282,10 +233,10 @@ impl ParamArgs {
             synthetic_ratio: self.synthetic_ratio,
             known_weight: self.known_weight.0,
             margin: self.margin,
-            max_categories: self.max_categories,
-            target_fpr: self.target_fpr,
+            max_categories: columns.max_categories,
+            target_fpr,
             seed: self.seed,
-            precision: self.precision.into(),
+            precision: self.precision,
             deepsad: DeepSadParams {
                 eta: self.eta,
                 representation: self.representation,

@@ -8,7 +8,7 @@ use synthad::demo::{self, KNOWN_KIND, UNSEEN_KIND};
 use synthad::evaluate::evaluate;
 use synthad::ingest::TrainingSet;
 use synthad::train::{Mode, TrainParams};
-use synthad::Detector;
+use synthad::{Choice, Detector};
 
 use crate::plot::{score_maps, Marker, ScoreMap};
 use crate::progress::EpochProgress;

@@ -12,6 +12,7 @@ use crate::args::ScoringPrecision;
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
+    /// The model file, as written by `synthad train`.
     #[arg(long)]
     pub model: PathBuf,
     /// Labeled data with the columns the model was trained on.

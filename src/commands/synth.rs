@@ -10,7 +10,6 @@ use synthad::ingest::labels::{LabelSpec, Labels, RowSplit};
 use synthad::ingest::{RawTable, Table};
 use synthad::prepare::Preprocessor;
 use synthad::synthesize::{AnomalyGenerator, UniformBox};
-use synthad::train::TrainParams;
 use synthad::{fit_generator, Detector};
 
 use crate::args::{ColumnArgs, ReadArgs};
@@ -19,39 +18,40 @@ use crate::outputs::Output;
 #[derive(Args, Debug)]
 pub struct SynthArgs {
     /// Draw around the training data of this model ...
-    #[arg(long, conflicts_with = "data")]
+    #[arg(long, conflicts_with = "data", help_heading = "Source")]
     pub model: Option<PathBuf>,
-    /// ... or around this data file (its normal and known rows when a label column is given,
-    /// else all rows).
-    #[arg(long)]
+    /// ... or around this data file: its normal and known rows when a label column is given,
+    /// else all rows ("-" reads standard input).
+    #[arg(long, help_heading = "Source")]
     pub data: Option<PathBuf>,
-    #[arg(long, requires = "data")]
+    /// With --data: the label column, by name or zero-based index.
+    #[arg(long, requires = "data", help_heading = "Source")]
     pub label_column: Option<String>,
-    #[arg(long, num_args = 1.., requires = "label_column")]
+    /// With --label-column: label value(s) of normal rows, whose box is drawn from.
+    #[arg(long, num_args = 1.., requires = "label_column", help_heading = "Source")]
     pub normal: Vec<String>,
-    #[arg(long, num_args = 1.., requires = "label_column")]
+    /// With --label-column: label values of known anomalies, whose rows join the box.
+    #[arg(long, num_args = 1.., requires = "label_column", help_heading = "Source")]
     pub known: Vec<String>,
-    /// Widen the box by this fraction of each feature's range per side (with --data).
-    #[arg(long, default_value_t = 0.0)]
+    /// With --data: widen the box by this fraction of each feature's range per side.
+    #[arg(long, default_value_t = 0.0, help_heading = "Source")]
     pub margin: f64,
-    /// Most features a categorical column becomes (with --data); see `train --help`.
-    #[arg(long, default_value_t = TrainParams::default().max_categories)]
-    pub max_categories: usize,
-    /// Number of samples.
-    #[arg(long, default_value_t = 1000)]
-    pub count: usize,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Write the encoded features (scaled, one-hot) instead of input values.
-    #[arg(long)]
-    pub encoded: bool,
-    /// Output CSV.
-    #[arg(long)]
-    pub out: PathBuf,
     #[command(flatten)]
     pub read: ReadArgs,
     #[command(flatten)]
     pub columns: ColumnArgs,
+    /// Number of samples.
+    #[arg(long, default_value_t = 1000, help_heading = "Output")]
+    pub count: usize,
+    /// Seed of the draws: the same seed gives the same samples.
+    #[arg(long, default_value_t = 0, help_heading = "Output")]
+    pub seed: u64,
+    /// Write the encoded features (scaled, one-hot) instead of input values.
+    #[arg(long, help_heading = "Output")]
+    pub encoded: bool,
+    /// Output CSV ("-" writes standard output); a file appears only once complete.
+    #[arg(long, help_heading = "Output")]
+    pub out: PathBuf,
 }
 
 /// Rows drawn and written at a time: memory stays flat whatever --count is.
@@ -181,6 +181,6 @@ fn from_data(args: &SynthArgs, data: &std::path::Path) -> Result<(Preprocessor, 
         &table,
         &rows,
         args.margin,
-        args.max_categories,
+        args.columns.max_categories,
     )?)
 }

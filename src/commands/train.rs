@@ -9,6 +9,7 @@ use std::io::Write;
 use synthad::atomic_file::AtomicFile;
 use synthad::ingest::labels::LabelSpec;
 use synthad::ingest::{DataSpec, TrainingSet};
+use synthad::train::TrainParams;
 use synthad::Detector;
 
 use crate::args::{ColumnArgs, ParamArgs, ReadArgs};
@@ -16,36 +17,40 @@ use crate::progress::EpochProgress;
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Training data: CSV/TSV/.data text, Parquet or .npz.
-    #[arg(long)]
+    /// Training data: CSV/TSV/.data text, Parquet or .npz; "-" reads standard input.
+    #[arg(long, help_heading = "Data")]
     pub data: PathBuf,
     /// The label column, by name or zero-based index.
-    #[arg(long)]
+    #[arg(long, help_heading = "Data")]
     pub label_column: String,
     /// Label value(s) of normal rows.
-    #[arg(long, num_args = 1.., required = true)]
+    #[arg(long, num_args = 1.., required = true, help_heading = "Data")]
     pub normal: Vec<String>,
     /// Label values of known (labeled) anomalies; each is an anomaly kind. Rows with other
     /// labels are left out of training.
-    #[arg(long, num_args = 1..)]
+    #[arg(long, num_args = 1.., help_heading = "Data")]
     pub known: Vec<String>,
     /// Use only this share of the known-anomaly rows (a random subset chosen by --seed).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, help_heading = "Data")]
     pub known_fraction: f64,
-    /// Where to write the model.
-    #[arg(long)]
-    pub model: PathBuf,
-    #[command(flatten)]
-    pub params: ParamArgs,
     #[command(flatten)]
     pub read: ReadArgs,
     #[command(flatten)]
     pub columns: ColumnArgs,
+    #[command(flatten)]
+    pub params: ParamArgs,
+    /// Where to write the model (written whole or not at all).
+    #[arg(long, help_heading = "Output")]
+    pub model: PathBuf,
+    /// False-positive rate on held-out normal rows at which `predict` (and `score
+    /// --predict`) flags anomalies.
+    #[arg(long, default_value_t = TrainParams::default().target_fpr, help_heading = "Output")]
+    pub target_fpr: f64,
 }
 
 pub fn run(args: TrainArgs, quiet: bool) -> Result<()> {
     crate::outputs::check_distinct(&[("--data", &args.data)], &[("--model", &args.model)])?;
-    let params = args.params.params()?;
+    let params = args.params.params(&args.columns, args.target_fpr)?;
     let data = DataSpec {
         read: args.read.options()?,
         columns: args.columns.spec(),

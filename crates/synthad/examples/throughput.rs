@@ -28,6 +28,7 @@ use synthad::__bench::bf16::Bf16Kernel;
 use synthad::__bench::{fit_model, sgemm, LabeledSet, TrainingData};
 use synthad::prepare::Matrix;
 use synthad::train::{Precision, TrainParams};
+use synthad::Choice;
 
 /// FLOP/s of a large single-precision product with the `gemm` kernels synthad's layers use.
 fn peak_sgemm(threads: usize) -> f64 {
@@ -224,7 +225,7 @@ fn main() {
     let epochs: usize = args.next().map_or(5, |a| a.parse().expect("epochs"));
     let precision: Precision = args
         .next()
-        .map_or(Ok(Precision::F32), |a| a.parse())
+        .map_or(Ok(Precision::F32), |a| Precision::parse(&a))
         .expect("precision: f32 or bf16");
     let problem_name = args.next().unwrap_or_else(|| "nsl-kdd".into());
     let scoring_passes: usize = args

@@ -33,6 +33,7 @@
 
 pub mod atomic_file;
 pub mod bench;
+pub mod choice;
 pub mod demo;
 mod detector;
 mod error;
@@ -45,6 +46,7 @@ pub mod score;
 pub mod synthesize;
 pub mod train;
 
+pub use choice::Choice;
 pub use detector::{Detector, FitReport};
 pub use error::{Error, Result};
 pub use train::data::fit_generator;

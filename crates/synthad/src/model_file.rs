@@ -13,6 +13,7 @@ use candle_core::Device;
 use safetensors::SafeTensors;
 use serde::{Deserialize, Serialize};
 
+use crate::choice::Choice;
 use crate::detector::Detector;
 use crate::error::{Error, Result};
 use crate::ingest::labels::LabelSpec;

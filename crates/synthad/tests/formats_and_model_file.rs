@@ -11,7 +11,7 @@ use synthad::ingest::{ColumnKind, ColumnSpec, RawTable, ReadOptions, Table, Valu
 use synthad::ingest::{DataSpec, TrainingSet};
 use synthad::model_file::FORMAT_VERSION;
 use synthad::train::{DetectorKind, TrainParams};
-use synthad::{Detector, Error, FitReport};
+use synthad::{Choice, Detector, Error, FitReport};
 
 const ROWS: usize = 80;
 
@@ -262,7 +262,7 @@ fn fit_and_save(dir: &Path, params: TrainParams) -> (Detector, PathBuf, PathBuf)
 
 #[test]
 fn saved_models_load_to_the_same_scores() {
-    for kind in DetectorKind::ALL {
+    for &kind in DetectorKind::ALL {
         let dir = tempfile::tempdir().unwrap();
         let (detector, csv, model) = fit_and_save(dir.path(), params_for(kind));
         let loaded = Detector::load(&model).unwrap();

@@ -8,10 +8,11 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::choice::Choice;
 use crate::detector::Detector;
 use crate::error::{Error, Result};
 use crate::evaluate::{evaluate, metrics, Report};
-use crate::train::{DetectorKind, Mode, TrainParams};
+use crate::train::{DetectorKind, Mode, Precision, TrainParams};
 
 pub use scenarios::{available, load, ScenarioData};
 
@@ -55,10 +56,10 @@ pub fn registry() -> Vec<DetectorMethod> {
         },
     };
     let mut methods: Vec<DetectorMethod> = Mode::ALL
-        .into_iter()
-        .map(|mode| method(mode.name().to_string(), DetectorKind::Classifier, mode))
+        .iter()
+        .map(|&mode| method(mode.name().to_string(), DetectorKind::Classifier, mode))
         .collect();
-    for detector in DetectorKind::ALL {
+    for &detector in DetectorKind::ALL {
         match detector {
             DetectorKind::Classifier => {}
             DetectorKind::IForest => {
@@ -125,7 +126,7 @@ pub fn set_param(params: &mut TrainParams, name: &str, value: &str) -> Result<()
         }
         "margin" => params.margin = number()?,
         "weight-decay" => params.weight_decay = number()?,
-        "precision" => params.precision = value.parse()?,
+        "precision" => params.precision = Precision::parse(value)?,
         "hidden" => {
             params.hidden = value
                 .split('x')

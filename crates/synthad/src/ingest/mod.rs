@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::choice::Choice;
 use crate::error::{Error, Result};
 
 pub use schema::{InputSchema, SchemaColumn};
@@ -57,13 +58,37 @@ impl ReadOptions {
     }
 }
 
+/// Whether a text file starts with a header row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
 pub enum HeaderMode {
     /// A header is assumed when every field of the first row is non-empty and not a number.
+    #[serde(rename = "auto")]
     Auto,
+    #[serde(rename = "yes", alias = "present")]
     Present,
+    #[serde(rename = "no", alias = "absent")]
     Absent,
+}
+
+impl Choice for HeaderMode {
+    const WHAT: &'static str = "header";
+    const ALL: &'static [HeaderMode] = &[HeaderMode::Auto, HeaderMode::Present, HeaderMode::Absent];
+
+    fn name(self) -> &'static str {
+        match self {
+            HeaderMode::Auto => "auto",
+            HeaderMode::Present => "yes",
+            HeaderMode::Absent => "no",
+        }
+    }
+
+    fn about(self) -> &'static str {
+        match self {
+            HeaderMode::Auto => "a header when every field of the first row is text",
+            HeaderMode::Present => "the first row names the columns",
+            HeaderMode::Absent => "no header; columns are addressed by zero-based index",
+        }
+    }
 }
 
 /// One column as read, before it has a kind.

@@ -272,29 +272,30 @@ unsafe fn kernel(k2: usize, a: &[u32], b: &[u32], c: *mut f32, ldc: usize, add: 
     // SAFETY (whole body): the caller guarantees the features, the panels' lengths and the
     // MR × NR values behind `c`; every index below stays inside them.
     unsafe {
-    let mut acc = [[_mm512_setzero_ps(); 2]; MR];
-    for p in 0..k2 {
-        // p < k2, so every read is inside the panels.
-        let b0: __m512bh = std::mem::transmute(_mm512_loadu_si512(b.as_ptr().add(p * NR).cast()));
-        let b1: __m512bh =
-            std::mem::transmute(_mm512_loadu_si512(b.as_ptr().add(p * NR + 16).cast()));
-        for (r, acc) in acc.iter_mut().enumerate() {
-            let a: __m512bh =
-                std::mem::transmute(_mm512_set1_epi32(*a.get_unchecked(p * MR + r) as i32));
-            acc[0] = _mm512_dpbf16_ps(acc[0], a, b0);
-            acc[1] = _mm512_dpbf16_ps(acc[1], a, b1);
+        let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+        for p in 0..k2 {
+            // p < k2, so every read is inside the panels.
+            let b0: __m512bh =
+                std::mem::transmute(_mm512_loadu_si512(b.as_ptr().add(p * NR).cast()));
+            let b1: __m512bh =
+                std::mem::transmute(_mm512_loadu_si512(b.as_ptr().add(p * NR + 16).cast()));
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let a: __m512bh =
+                    std::mem::transmute(_mm512_set1_epi32(*a.get_unchecked(p * MR + r) as i32));
+                acc[0] = _mm512_dpbf16_ps(acc[0], a, b0);
+                acc[1] = _mm512_dpbf16_ps(acc[1], a, b1);
+            }
         }
-    }
-    for (r, acc) in acc.iter().enumerate() {
-        let row = c.add(r * ldc);
-        let (mut lo, mut hi) = (acc[0], acc[1]);
-        if add {
-            lo = _mm512_add_ps(lo, _mm512_loadu_ps(row));
-            hi = _mm512_add_ps(hi, _mm512_loadu_ps(row.add(16)));
+        for (r, acc) in acc.iter().enumerate() {
+            let row = c.add(r * ldc);
+            let (mut lo, mut hi) = (acc[0], acc[1]);
+            if add {
+                lo = _mm512_add_ps(lo, _mm512_loadu_ps(row));
+                hi = _mm512_add_ps(hi, _mm512_loadu_ps(row.add(16)));
+            }
+            _mm512_storeu_ps(row, lo);
+            _mm512_storeu_ps(row.add(16), hi);
         }
-        _mm512_storeu_ps(row, lo);
-        _mm512_storeu_ps(row.add(16), hi);
-    }
     }
 }
 
@@ -318,7 +319,13 @@ mod tests {
     /// packing gives the same lanes.
     #[test]
     fn packing_puts_every_pair_in_its_slot() {
-        for &(rows, k, row_major) in &[(1, 1, true), (9, 7, true), (17, 64, false), (40, 67, true), (33, 35, false)] {
+        for &(rows, k, row_major) in &[
+            (1, 1, true),
+            (9, 7, true),
+            (17, 64, false),
+            (40, 67, true),
+            (33, 35, false),
+        ] {
             let data: Vec<f32> = (0..rows * k).map(|i| (i as f32 - 11.0) / 7.0).collect();
             let strides = if row_major { (k, 1) } else { (1, rows) };
             let at = |r: usize, p: usize| {
@@ -334,12 +341,19 @@ mod tests {
             for r in 0..rows.div_ceil(MR) * MR {
                 for p2 in 0..k2 {
                     let slot = (r / MR) * k2 * MR + p2 * MR + r % MR;
-                    assert_eq!(packed[slot], pair(at(r, 2 * p2), at(r, 2 * p2 + 1)), "({rows},{k}) r {r} p2 {p2}");
+                    assert_eq!(
+                        packed[slot],
+                        pair(at(r, 2 * p2), at(r, 2 * p2 + 1)),
+                        "({rows},{k}) r {r} p2 {p2}"
+                    );
                 }
             }
             if let Some(kernel) = Bf16Kernel::detect() {
                 assert_eq!(pack::<MR>(Some(kernel), &data, rows, k, strides), packed);
-                assert_eq!(pack::<NR>(Some(kernel), &data, rows, k, strides), pack::<NR>(None, &data, rows, k, strides));
+                assert_eq!(
+                    pack::<NR>(Some(kernel), &data, rows, k, strides),
+                    pack::<NR>(None, &data, rows, k, strides)
+                );
             } else {
                 eprintln!("SKIPPED vectorised packing: this CPU has no AVX512-BF16 (scalar packing tested)");
             }

@@ -90,6 +90,7 @@ pub(crate) fn fit_model(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::choice::Choice;
     use crate::prepare::Matrix;
     use candle_core::Tensor;
     use rand::{Rng, SeedableRng};
@@ -195,7 +196,7 @@ mod tests {
         let normal = cloud(&mut rng, 200, 2, 0.2);
         let anomalies = cloud(&mut rng, 50, 2, 0.8);
         let empty = Matrix::zeros(0, 2);
-        for kind in DetectorKind::ALL {
+        for &kind in DetectorKind::ALL {
             let train = if kind == DetectorKind::Classifier {
                 LabeledSet::balanced(&normal, &anomalies, &empty, None)
             } else {

@@ -7,6 +7,7 @@ use super::boosting::BoostedTrees;
 use super::forest::IsolationForest;
 use super::neural::NeuralModel;
 use super::params::{DetectorKind, Precision};
+use crate::choice::Choice;
 use crate::error::{Error, Result};
 use crate::prepare::Matrix;
 

@@ -13,6 +13,7 @@ use super::objective::Objective;
 use super::params::{DetectorKind, Precision, TrainParams};
 use super::report::{EpochStats, TrainReport};
 use super::training_loop::SHARD_ROWS;
+use crate::choice::Choice;
 use crate::error::{Error, Result};
 use crate::prepare::Matrix;
 

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::choice::Choice;
 use crate::error::{Error, Result};
 
 /// What the anomaly class is made of.
@@ -17,10 +18,11 @@ pub enum Mode {
     Unsupervised,
 }
 
-impl Mode {
-    pub const ALL: [Mode; 3] = [Mode::Vanilla, Mode::Synthetic, Mode::Unsupervised];
+impl Choice for Mode {
+    const WHAT: &'static str = "mode";
+    const ALL: &'static [Mode] = &[Mode::Vanilla, Mode::Synthetic, Mode::Unsupervised];
 
-    pub fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             Mode::Synthetic => "synthetic",
             Mode::Vanilla => "vanilla",
@@ -28,28 +30,22 @@ impl Mode {
         }
     }
 
+    fn about(self) -> &'static str {
+        match self {
+            Mode::Synthetic => "normals vs known + synthetic anomalies (the paper's method)",
+            Mode::Vanilla => "normals vs known anomalies only",
+            Mode::Unsupervised => "normals vs synthetic anomalies only; known ones unused",
+        }
+    }
+}
+
+impl Mode {
     pub fn uses_known(self) -> bool {
         self != Mode::Unsupervised
     }
 
     pub fn uses_synthetic(self) -> bool {
         self != Mode::Vanilla
-    }
-}
-
-impl std::str::FromStr for Mode {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Mode> {
-        Mode::ALL
-            .into_iter()
-            .find(|m| m.name() == s)
-            .ok_or_else(|| {
-                Error::invalid(
-                    "mode",
-                    format!("{s:?}"),
-                    "synthetic, vanilla or unsupervised",
-                )
-            })
     }
 }
 
@@ -73,8 +69,9 @@ pub enum DetectorKind {
     IForest,
 }
 
-impl DetectorKind {
-    pub const ALL: [DetectorKind; 6] = [
+impl Choice for DetectorKind {
+    const WHAT: &'static str = "detector";
+    const ALL: &'static [DetectorKind] = &[
         DetectorKind::Classifier,
         DetectorKind::DeepSad,
         DetectorKind::Abc,
@@ -83,7 +80,7 @@ impl DetectorKind {
         DetectorKind::IForest,
     ];
 
-    pub fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             DetectorKind::Classifier => "classifier",
             DetectorKind::DeepSad => "deepsad",
@@ -94,6 +91,19 @@ impl DetectorKind {
         }
     }
 
+    fn about(self) -> &'static str {
+        match self {
+            DetectorKind::Classifier => "the paper's ReLU network with a hinge loss",
+            DetectorKind::DeepSad => "DeepSAD: a hypersphere in a learned representation",
+            DetectorKind::Abc => "ABC: an autoencoder whose reconstruction error separates",
+            DetectorKind::Drocc => "DROCC: a classifier with adversarially searched negatives",
+            DetectorKind::Gbt => "gradient-boosted trees",
+            DetectorKind::IForest => "Isolation Forest on the normal rows (ignores --mode)",
+        }
+    }
+}
+
+impl DetectorKind {
     /// Trained by gradient descent on a network (epochs, batches, early stopping).
     pub fn is_neural(self) -> bool {
         matches!(
@@ -103,25 +113,6 @@ impl DetectorKind {
                 | DetectorKind::Abc
                 | DetectorKind::Drocc
         )
-    }
-}
-
-impl std::str::FromStr for DetectorKind {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<DetectorKind> {
-        DetectorKind::ALL
-            .into_iter()
-            .find(|d| d.name() == s)
-            .ok_or_else(|| {
-                Error::invalid(
-                    "detector",
-                    format!("{s:?}"),
-                    format!(
-                        "one of {}",
-                        DetectorKind::ALL.map(DetectorKind::name).join(", ")
-                    ),
-                )
-            })
     }
 }
 
@@ -138,6 +129,25 @@ pub enum Precision {
     Bf16,
 }
 
+impl Choice for Precision {
+    const WHAT: &'static str = "precision";
+    const ALL: &'static [Precision] = &[Precision::F32, Precision::Bf16];
+
+    fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
+        }
+    }
+
+    fn about(self) -> &'static str {
+        match self {
+            Precision::F32 => "single precision throughout",
+            Precision::Bf16 => "matrix products in bfloat16 with f32 sums (CPUs with AVX512-BF16)",
+        }
+    }
+}
+
 impl Precision {
     /// Errs where this CPU cannot run the precision: bf16 without AVX512-BF16.
     pub fn check_supported(self) -> Result<()> {
@@ -152,17 +162,7 @@ impl Precision {
     }
 }
 
-impl std::str::FromStr for Precision {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Precision> {
-        match s {
-            "f32" => Ok(Precision::F32),
-            "bf16" => Ok(Precision::Bf16),
-            _ => Err(Error::invalid("precision", format!("{s:?}"), "f32 or bf16")),
-        }
-    }
-}
-
+/// The classifier's loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Loss {
@@ -172,17 +172,21 @@ pub enum Loss {
     Logistic,
 }
 
-impl std::str::FromStr for Loss {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Loss> {
-        match s {
-            "hinge" => Ok(Loss::Hinge),
-            "logistic" => Ok(Loss::Logistic),
-            _ => Err(Error::invalid(
-                "loss",
-                format!("{s:?}"),
-                "hinge or logistic",
-            )),
+impl Choice for Loss {
+    const WHAT: &'static str = "loss";
+    const ALL: &'static [Loss] = &[Loss::Hinge, Loss::Logistic];
+
+    fn name(self) -> &'static str {
+        match self {
+            Loss::Hinge => "hinge",
+            Loss::Logistic => "logistic",
+        }
+    }
+
+    fn about(self) -> &'static str {
+        match self {
+            Loss::Hinge => "max(0, 1 − y·f(x)), the paper's",
+            Loss::Logistic => "log(1 + exp(−y·f(x)))",
         }
     }
 }
