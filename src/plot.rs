@@ -50,20 +50,31 @@ pub struct ScoreMap<'a> {
 /// A point to overlay: position and group (0 normal, 1 known anomaly, 2 unseen anomaly).
 pub type Marker = (f64, f64, u8);
 
-/// Side-by-side score maps with the test points on top; the threshold's contour is white.
+/// The colours of the markers: test normals, known anomalies, unseen anomalies.
+const MARKER_COLORS: [RGBColor; 3] = [
+    RGBColor(200, 200, 200),
+    RGBColor(230, 40, 40),
+    RGBColor(255, 0, 255),
+];
+
+/// Side-by-side score maps with the test points on top; the threshold's contour is white. A
+/// legend below says what the colours, the contour and the points are.
 pub fn score_maps(path: &Path, panels: &[ScoreMap], markers: &[Marker]) -> Result<()> {
     const PANEL: u32 = 480;
     const TITLE: u32 = 36;
+    const LEGEND: u32 = 64;
     let width = PANEL * panels.len() as u32;
-    let size = (width, PANEL + TITLE);
+    let size = (width, PANEL + TITLE + LEGEND);
     let mut pixels = vec![0u8; size.0 as usize * size.1 as usize * 3];
     let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
     let err = |e: &dyn std::fmt::Display| anyhow!("drawing {}: {e}", path.display());
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let text = has_font();
+    let (maps, legend) = root.split_vertically(PANEL + TITLE);
+    draw_legend(&legend, text).map_err(|e| err(&e))?;
     for (i, (panel, area)) in panels
         .iter()
-        .zip(root.split_evenly((1, panels.len())))
+        .zip(maps.split_evenly((1, panels.len())))
         .enumerate()
     {
         let (title_area, map_area) = area.split_vertically(TITLE);
@@ -104,11 +115,7 @@ pub fn score_maps(path: &Path, panels: &[ScoreMap], markers: &[Marker]) -> Resul
         for &(x, y, group) in markers {
             let px = (x * PANEL as f64) as i32;
             let py = (PANEL as f64 * (1.0 - y)) as i32;
-            let style = match group {
-                0 => RGBColor(200, 200, 200).filled(),
-                1 => RGBColor(230, 40, 40).filled(),
-                _ => RGBColor(255, 0, 255).filled(),
-            };
+            let style = MARKER_COLORS[usize::from(group.min(2))].filled();
             let size = if group == 0 { 1 } else { 3 };
             map_area
                 .draw(&Circle::new((px, py), size, style))
@@ -124,8 +131,43 @@ pub fn score_maps(path: &Path, panels: &[ScoreMap], markers: &[Marker]) -> Resul
         }
     }
     root.present().map_err(|e| err(&e))?;
-    drop(root);
+    drop((maps, legend, root));
     save_png(path, &pixels, size)
+}
+
+/// The legend strip: a colour bar from low to high score, the threshold's contour, and the
+/// three kinds of test points.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    text: bool,
+) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let bar = (16, 14, 216, 30);
+    for x in bar.0..bar.2 {
+        let t = (x - bar.0) as f64 / (bar.2 - bar.0 - 1) as f64;
+        area.draw(&Rectangle::new([(x, bar.1), (x + 1, bar.3)], colormap(t).filled()))?;
+    }
+    area.draw(&Rectangle::new([(232, bar.1), (262, bar.3)], BLACK.filled()))?;
+    area.draw(&Rectangle::new([(232, 21), (262, 23)], WHITE.filled()))?;
+    let labels = ["test normals", "known anomalies", "unseen anomalies"];
+    for (i, color) in MARKER_COLORS.iter().enumerate() {
+        let x = 420 + 150 * i as i32;
+        area.draw(&Circle::new((x, 22), 4, color.filled()))?;
+        if text {
+            area.draw(&Text::new(labels[i], (x + 10, 14), ("sans-serif", 15)))?;
+        }
+    }
+    if text {
+        let small = ("sans-serif", 14);
+        area.draw(&Text::new("low score", (bar.0, 33), small))?;
+        area.draw(&Text::new("high score", (bar.2 - 66, 33), small))?;
+        area.draw(&Text::new("threshold", (268, 14), ("sans-serif", 15)))?;
+        area.draw(&Text::new(
+            "colours: each panel's anomaly scores, scaled to its own range",
+            (bar.0, 48),
+            small,
+        ))?;
+    }
+    Ok(())
 }
 
 /// A viridis-like ramp: dark blue (low score) to yellow (high score).
