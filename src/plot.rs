@@ -144,9 +144,15 @@ fn draw_legend<DB: DrawingBackend>(
     let bar = (16, 14, 216, 30);
     for x in bar.0..bar.2 {
         let t = (x - bar.0) as f64 / (bar.2 - bar.0 - 1) as f64;
-        area.draw(&Rectangle::new([(x, bar.1), (x + 1, bar.3)], colormap(t).filled()))?;
+        area.draw(&Rectangle::new(
+            [(x, bar.1), (x + 1, bar.3)],
+            colormap(t).filled(),
+        ))?;
     }
-    area.draw(&Rectangle::new([(232, bar.1), (262, bar.3)], BLACK.filled()))?;
+    area.draw(&Rectangle::new(
+        [(232, bar.1), (262, bar.3)],
+        BLACK.filled(),
+    ))?;
     area.draw(&Rectangle::new([(232, 21), (262, 23)], WHITE.filled()))?;
     let labels = ["test normals", "known anomalies", "unseen anomalies"];
     for (i, color) in MARKER_COLORS.iter().enumerate() {

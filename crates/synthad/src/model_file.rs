@@ -24,7 +24,7 @@ use crate::train::{DetectorKind, Model, TrainParams};
 
 /// Identifies synthad model files in the safetensors metadata.
 const FORMAT: &str = "synthad-model";
-/// Bumped whenever the layout of [`Header`] or of the tensors changes incompatibly.
+/// Bumped whenever the layout of the JSON header or of the tensors changes incompatibly.
 /// Version 2: detectors other than the classifier; the model's own state in `model`.
 pub const FORMAT_VERSION: u32 = 2;
 const METADATA_KEY: &str = "synthad";

@@ -1,5 +1,5 @@
 //! Train: the detectors, each fitted to separate normals from anomalies (known and
-//! synthetic), behind one [`Model`] enum.
+//! synthetic), behind one `Model` enum.
 //!
 //! The neural detectors (the paper's classifier, DeepSAD, ABC, DROCC) share one loop
 //! (`training_loop`): AdamW on a weighted per-row objective, minibatches in parallel shards,
