@@ -1,6 +1,7 @@
 //! Never lose a user's data: outputs never replace inputs, appear whole or not at all, keep
 //! ordinary file modes; sizes the user gives are refused before they abort the process; model
-//! files are untrusted input. (docs/reliability.md lists each case with its test.)
+//! files are untrusted input. (docs/reliability.md lists each case with its test.) Long, as
+//! the catalogue it backs: one test per class of fault, each through the CLI.
 
 mod common;
 

@@ -5,8 +5,9 @@
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
+use super::choices::DetectorKind;
 use super::labeled_set::LabeledSet;
-use super::params::{DetectorKind, TrainParams};
+use super::params::TrainParams;
 use crate::error::Result;
 use crate::ingest::labels::RowSplit;
 use crate::ingest::Table;

@@ -7,12 +7,15 @@
 //! training step (perf, docs/performance.md). Fused, the bias seeds the product's accumulator,
 //! the ReLU runs in place, and the backward pass computes the masked gradient once and reuses it
 //! for the three products. candle still builds the graph and runs backpropagation.
+//!
+//! Past 500 lines with its tests, which pin the backward pass's exactness to the bit: the
+//! layer and those checks belong together.
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 use gemm::{gemm, Parallelism};
 
 use super::bf16;
-use super::params::Precision;
+use super::choices::Precision;
 use crate::error::Result;
 
 /// The fused layer; `relu` selects the activation. Its matrix kernels run on the calling

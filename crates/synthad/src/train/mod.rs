@@ -9,6 +9,7 @@
 
 pub(crate) mod bf16;
 mod boosting;
+mod choices;
 pub(crate) mod data;
 mod forest;
 pub(crate) mod labeled_set;
@@ -31,12 +32,10 @@ use boosting::BoostedTrees;
 use forest::IsolationForest;
 use neural::NeuralModel;
 
+pub use choices::{DetectorKind, Loss, Mode, Precision};
 pub(crate) use labeled_set::LabeledSet;
 pub(crate) use model::{Model, ModelParts};
-pub use params::{
-    CheckedParams, DeepSadParams, DetectorKind, DroccParams, Loss, Mode, Precision, TrainParams,
-    TreeParams,
-};
+pub use params::{CheckedParams, DeepSadParams, DroccParams, TrainParams, TreeParams};
 pub use report::{EpochStats, TrainReport};
 
 /// Spread below which validation scores count as one constant score.

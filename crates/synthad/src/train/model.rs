@@ -4,9 +4,9 @@
 use candle_core::Tensor;
 
 use super::boosting::BoostedTrees;
+use super::choices::{DetectorKind, Precision};
 use super::forest::IsolationForest;
 use super::neural::NeuralModel;
-use super::params::{DetectorKind, Precision};
 use crate::choice::Choice;
 use crate::error::{Error, Result};
 use crate::prepare::Matrix;

@@ -6,8 +6,8 @@ use candle_core::{Device, Tensor, Var};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+use super::choices::Precision;
 use super::linear::Linear;
-use super::params::Precision;
 use crate::error::Result;
 use crate::prepare::Matrix;
 

@@ -6,11 +6,12 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::choices::{DetectorKind, Precision};
 use super::labeled_set::LabeledSet;
 use super::model::{ModelParts, TensorSource};
 use super::network::{Network, Record};
 use super::objective::Objective;
-use super::params::{DetectorKind, Precision, TrainParams};
+use super::params::TrainParams;
 use super::report::{EpochStats, TrainReport};
 use super::training_loop::SHARD_ROWS;
 use crate::choice::Choice;

@@ -7,8 +7,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
+use super::choices::Loss;
 use super::network::{Network, Record};
-use super::params::Loss;
 use crate::error::Result;
 
 /// Added to DeepSAD's distance before inverting it (Ruff et al.'s code uses the same).
