@@ -25,7 +25,7 @@ use rand::{Rng, SeedableRng};
 
 use rand_chacha::ChaCha8Rng;
 use synthad::__bench::bf16::Bf16Kernel;
-use synthad::__bench::{fit_model, sgemm, LabeledSet, TrainingData};
+use synthad::__bench::{fit_model, sgemm, LabeledSet, NpzWriter, TrainingData};
 use synthad::prepare::Matrix;
 use synthad::train::{Precision, TrainParams};
 use synthad::Choice;
@@ -175,9 +175,8 @@ fn random() -> Problem {
 
 /// Writes the nsl-kdd problem as an npz archive: x, y (±1), w (row weights), test_x.
 fn export(path: &str) {
-    use npyz::WriterBuilder;
     let problem = nsl_kdd();
-    let mut npz = npyz::npz::NpzWriter::create(path).expect("create the npz file");
+    let mut npz = NpzWriter::create(path.as_ref()).expect("create the npz file");
     let arrays: [(&str, &[f32], Vec<u64>); 4] = [
         (
             "x",
@@ -193,18 +192,10 @@ fn export(path: &str) {
         ),
     ];
     for (name, values, shape) in arrays {
-        let mut writer = npz
-            .array::<f32>(name, Default::default())
-            .expect("an npz entry")
-            .default_dtype()
-            .shape(&shape)
-            .begin_nd()
-            .expect("an npz entry");
-        writer
-            .extend(values.iter().copied())
+        npz.array(name, &shape, npyz::Order::C, values)
             .expect("write the npz file");
-        writer.finish().expect("write the npz file");
     }
+    npz.finish().expect("write the npz file");
     println!(
         "wrote {path}: {} training rows, {} test rows, {} features",
         problem.train.len(),

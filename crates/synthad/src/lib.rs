@@ -56,6 +56,7 @@ pub use train::data::fit_generator;
 /// change without notice.
 #[doc(hidden)]
 pub mod __bench {
+    pub use crate::ingest::npz::NpzWriter;
     pub use crate::train::data::TrainingData;
     pub use crate::train::labeled_set::LabeledSet;
     pub use crate::train::linear::sgemm;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray};
-use npyz::WriterBuilder;
+use synthad::__bench::NpzWriter;
 use synthad::ingest::labels::{LabelSpec, Labels};
 use synthad::ingest::{ColumnKind, ColumnSpec, RawTable, ReadOptions, Table, Values};
 use synthad::ingest::{DataSpec, TrainingSet};
@@ -181,27 +181,11 @@ fn npz_reads_x_and_y_in_both_memory_orders() {
         ),
     ] {
         let path = dir.path().join(name);
-        let mut npz = npyz::npz::NpzWriter::create(&path).unwrap();
-        let mut x = npz
-            .array::<f64>("X", Default::default())
-            .unwrap()
-            .default_dtype()
-            .shape(&[3, 2])
-            .order(order)
-            .begin_nd()
+        let mut npz = NpzWriter::create(&path).unwrap();
+        npz.array::<f64>("X", &[3, 2], order, &data).unwrap();
+        npz.array::<i64>("y", &[3], npyz::Order::C, &[0, 0, 1])
             .unwrap();
-        x.extend(data).unwrap();
-        x.finish().unwrap();
-        let mut y = npz
-            .array::<i64>("y", Default::default())
-            .unwrap()
-            .default_dtype()
-            .shape(&[3])
-            .begin_nd()
-            .unwrap();
-        y.extend([0i64, 0, 1]).unwrap();
-        y.finish().unwrap();
-        drop(npz);
+        npz.finish().unwrap();
         let (table, labels) = typed(&path, &[]);
         assert_eq!(labels.values, ["0", "0", "1"]);
         assert_eq!(

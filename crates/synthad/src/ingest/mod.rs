@@ -6,7 +6,7 @@
 
 mod csv;
 pub mod labels;
-mod npz;
+pub(crate) mod npz;
 mod parquet;
 mod schema;
 mod table;

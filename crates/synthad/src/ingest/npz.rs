@@ -4,7 +4,6 @@
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
-use npyz::npz::NpzArchive;
 use npyz::{NpyFile, Order, TypeChar};
 
 use super::{RawColumn, RawTable};
@@ -28,12 +27,18 @@ fn read_archive<R: Read + Seek>(path: &Path, reader: R) -> Result<RawTable> {
         path: path.into(),
         message,
     };
-    let mut archive =
-        NpzArchive::new(reader).map_err(|e| bad(format!("not a readable .npz archive: {e}")))?;
-    let x = archive
-        .by_name("X")
-        .map_err(|e| bad(format!("array X: {e}")))?
-        .ok_or_else(|| bad("no array named X (expected X: n × d features, y: n labels)".into()))?;
+    let mut archive = zip::ZipArchive::new(reader)
+        .map_err(|e| bad(format!("not a readable .npz archive: {e}")))?;
+    let entry = match archive.by_name("X.npy") {
+        Ok(entry) => entry,
+        Err(zip::result::ZipError::FileNotFound) => {
+            return Err(bad(
+                "no array named X (expected X: n × d features, y: n labels)".into(),
+            ))
+        }
+        Err(e) => return Err(bad(format!("array X: {e}"))),
+    };
+    let x = NpyFile::new(entry).map_err(|e| bad(format!("array X: {e}")))?;
     let shape = x.shape().to_vec();
     if shape.len() != 2 {
         return Err(bad(format!(
@@ -65,10 +70,12 @@ fn read_archive<R: Read + Seek>(path: &Path, reader: R) -> Result<RawTable> {
         .collect();
     let mut names: Vec<String> = (0..d).map(|c| c.to_string()).collect();
 
-    if let Some(y) = archive
-        .by_name("y")
-        .map_err(|e| bad(format!("array y: {e}")))?
-    {
+    let y = match archive.by_name("y.npy") {
+        Ok(entry) => Some(NpyFile::new(entry).map_err(|e| bad(format!("array y: {e}")))?),
+        Err(zip::result::ZipError::FileNotFound) => None,
+        Err(e) => return Err(bad(format!("array y: {e}"))),
+    };
+    if let Some(y) = y {
         if y.shape().iter().product::<u64>() as usize != n {
             return Err(bad(format!(
                 "y has shape {:?} but X has {n} rows",
@@ -153,4 +160,46 @@ fn read_as_f64<R: std::io::Read>(array: NpyFile<R>) -> std::result::Result<Vec<f
         _ => return Err(format!("unsupported dtype {}", dtype.descr())),
     };
     Ok(values)
+}
+
+/// Writes `.npz` archives (entries stored uncompressed): for tests and benchmarks.
+pub struct NpzWriter {
+    zip: zip::ZipWriter<std::fs::File>,
+}
+
+impl NpzWriter {
+    pub fn create(path: &Path) -> std::io::Result<NpzWriter> {
+        Ok(NpzWriter {
+            zip: zip::ZipWriter::new(std::fs::File::create(path)?),
+        })
+    }
+
+    /// Adds array `name` of the given shape, its values in C (row-major) or Fortran order.
+    pub fn array<T: npyz::AutoSerialize + Copy>(
+        &mut self,
+        name: &str,
+        shape: &[u64],
+        order: Order,
+        values: &[T],
+    ) -> std::io::Result<()> {
+        use npyz::WriterBuilder;
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        self.zip
+            .start_file(format!("{name}.npy"), options)
+            .map_err(std::io::Error::other)?;
+        let mut writer = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(shape)
+            .order(order)
+            .writer(&mut self.zip)
+            .begin_nd()?;
+        writer.extend(values.iter().copied())?;
+        writer.finish()
+    }
+
+    pub fn finish(self) -> std::io::Result<()> {
+        self.zip.finish().map_err(std::io::Error::other)?;
+        Ok(())
+    }
 }
