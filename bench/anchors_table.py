@@ -1,10 +1,14 @@
 """Puts synthad's bench results beside the anchors of ../shared/ANCHORS.md.
 
     python3 bench/anchors_table.py docs/results/bench.json ../shared/ANCHORS.md
+    python3 bench/anchors_table.py docs/results/bench.json ../shared/ANCHORS.md --ranks
 
 Prints markdown tables (AUPR overall, seen, unseen): synthad's methods, then the anchors, with
 the best cell of each row in bold; after each, the best synthad method against the best anchor
-per scenario. Standard library only.
+per scenario. With --ranks: each synthad method's mean AUPR rank among the nine anchors plus
+itself (rank 1 = best; per scenario, by mean AUPR over seeds rounded to the anchors' three
+decimals, ties sharing their average rank), and, for reference, each anchor's mean rank among
+the anchors plus the synthad method ranked best. Standard library only.
 """
 import json
 import re
@@ -33,9 +37,57 @@ def parse_anchors(path):
     return tables
 
 
+def rank_of(value, others):
+    """1-based rank of `value` among itself and `others`, higher better, ties averaged."""
+    above = sum(o > value for o in others)
+    tied = sum(o == value for o in others)
+    return 1 + above + tied / 2
+
+
+def ranks(bench, anchors):
+    table = next(t for name, t in anchors.items() if name.startswith("AUPR, all"))
+    ours = {(r["scenario"], r["method"]): r["aupr"]["mean"] for r in bench["summary"] if r["aupr"]}
+    scenarios = [s for s in bench["scenarios"] if s in table]
+    anchor_methods = list(next(iter(table.values())).keys())
+    print(f"Mean AUPR rank among the {len(anchor_methods)} anchors plus the method, "
+          f"over {len(scenarios)} scenarios (1 = best):\n")
+    print("| method | mean rank | scenarios ranked first |")
+    print("|---|---|---|")
+    results = []
+    for m in bench["methods"]:
+        rs = []
+        for s in scenarios:
+            if (s, m) not in ours:
+                continue
+            mine = round(ours[(s, m)], 3)
+            rs.append(rank_of(mine, [v[0] for v in table[s].values()]))
+        if rs:
+            results.append((sum(rs) / len(rs), m, sum(r == 1 for r in rs), len(rs)))
+    for mean, m, first, n in sorted(results):
+        print(f"| synthad {m} | {mean:.2f} | {first} of {n} |")
+    best = sorted(results)[0][1] if results else None
+    if best:
+        print(f"\nEach anchor among the other anchors plus synthad {best}:\n")
+        print("| anchor | mean rank |")
+        print("|---|---|")
+        rows = []
+        for a in anchor_methods:
+            rs = []
+            for s in scenarios:
+                others = [v[0] for k, v in table[s].items() if k != a]
+                if (s, best) in ours:
+                    others.append(round(ours[(s, best)], 3))
+                rs.append(rank_of(table[s][a][0], others))
+            rows.append((sum(rs) / len(rs), a))
+        for mean, a in sorted(rows):
+            print(f"| {a} | {mean:.2f} |")
+
+
 def main():
     bench = json.load(open(sys.argv[1], encoding="utf-8"))
     anchors = parse_anchors(sys.argv[2])
+    if "--ranks" in sys.argv[3:]:
+        return ranks(bench, anchors)
     ours = {(r["scenario"], r["method"]): r for r in bench["summary"]}
     methods = bench["methods"]
     for key, title in [("aupr", "AUPR, all test anomalies"),

@@ -229,6 +229,8 @@ impl ParamArgs {
             max_epochs: self.max_epochs.unwrap_or(defaults.max_epochs),
             patience: self.patience.unwrap_or(defaults.patience),
             min_patience_steps: self.min_patience_steps,
+            sampling: defaults.sampling,
+            keep_best: defaults.keep_best,
             validation_fraction: self.validation_fraction,
             synthetic_ratio: self.synthetic_ratio,
             known_weight: self.known_weight.0,

@@ -52,6 +52,29 @@ fn weights(set: &LabeledSet) -> Vec<f64> {
     set.weight.iter().map(|&w| w as f64).collect()
 }
 
+/// Whether boosting on this many rows stops early on the validation rows: scikit-learn's
+/// "auto", past 10,000 rows. Below that every round is kept and no row needs holding out.
+pub(crate) fn early_stops(rows: usize) -> bool {
+    rows > 10_000
+}
+
+/// scikit-learn's leaves hold at least 20 rows (and a hessian of 1e-3); forust bounds the
+/// hessian alone, so the bound is 20 rows' hessian at the start, p(1 − p) each for the
+/// weighted share p of anomalies.
+fn min_leaf_hessian(train: &LabeledSet) -> f32 {
+    const MIN_ROWS: f64 = 20.0;
+    let total: f64 = train.weight.iter().map(|&w| w as f64).sum();
+    let anomalies: f64 = train
+        .target
+        .iter()
+        .zip(&train.weight)
+        .filter(|(&t, _)| t > 0.0)
+        .map(|(_, &w)| w as f64)
+        .sum();
+    let p = anomalies / total.max(f64::MIN_POSITIVE);
+    (MIN_ROWS * p * (1.0 - p)).max(1e-3) as f32
+}
+
 impl BoostedTrees {
     /// Boosts up to `params.trees.trees` rounds, stopping when the validation log-loss has not
     /// improved for `early_stopping_rounds`; returns the model and the rounds it kept.
@@ -68,13 +91,19 @@ impl BoostedTrees {
             "train on a sample of the rows or lower --max-categories",
         )?;
         let t = &params.trees;
+        // scikit-learn's HistGradientBoostingClassifier: no L2 on the leaf values, a minimum
+        // leaf hessian of 1e-3 (forust's default of 1 stops small sets from ever splitting),
+        // and early stopping only past 10,000 rows ("auto").
+        let early_stopping = early_stops(train.len() + validation.len());
         let mut booster = GradientBooster::default()
             .set_iterations(t.trees)
             .set_learning_rate(params.learning_rate as f32)
             .set_max_leaves(t.max_leaves)
             .set_max_depth(usize::MAX)
-            .set_evaluation_metric(Some(Metric::LogLoss))
-            .set_early_stopping_rounds(Some(t.early_stopping_rounds))
+            .set_l2(0.0)
+            .set_min_leaf_weight(min_leaf_hessian(train))
+            .set_evaluation_metric(early_stopping.then_some(Metric::LogLoss))
+            .set_early_stopping_rounds(early_stopping.then_some(t.early_stopping_rounds))
             .set_num_threads(Some(rayon::current_num_threads()))
             .set_seed(params.seed);
         // Best-first growth to a leaf budget, as scikit-learn's HistGradientBoosting does.
@@ -82,17 +111,19 @@ impl BoostedTrees {
         let (train_x, val_x) = (column_major(&train.x), column_major(&validation.x));
         let (train_y, val_y) = (labels(train), labels(validation));
         let (train_w, val_w) = (weights(train), weights(validation));
-        let evaluation = vec![(
-            ColumnMatrix::new(&val_x, validation.len(), validation.x.cols),
-            val_y.as_slice(),
-            val_w.as_slice(),
-        )];
+        let evaluation = early_stopping.then(|| {
+            vec![(
+                ColumnMatrix::new(&val_x, validation.len(), validation.x.cols),
+                val_y.as_slice(),
+                val_w.as_slice(),
+            )]
+        });
         booster
             .fit(
                 &ColumnMatrix::new(&train_x, train.len(), train.x.cols),
                 &train_y,
                 &train_w,
-                Some(evaluation),
+                evaluation,
             )
             .map_err(fail)?;
         let rounds = booster.prediction_iteration.unwrap_or(booster.trees.len());
@@ -177,12 +208,12 @@ mod tests {
 
     #[test]
     fn one_round_gives_the_newton_leaf_values() {
-        // Four normals at x = 0, four anomalies at x = 1. From log-odds 0 (p = ½), log-loss
-        // gradients are p − y = ±½ and hessians p(1 − p) = ¼ per row; a split leaf of four
-        // rows has G = ±2, H = 1, and value −G / (H + λ) with λ = 1 → ∓1, times the learning
-        // rate 0.1: scores −0.1 and +0.1.
-        let normal = Matrix::from_rows(1, vec![0.0; 4]);
-        let anomalies = Matrix::from_rows(1, vec![1.0; 4]);
+        // 40 normals at x = 0, 40 anomalies at x = 1. From log-odds 0 (p = ½), log-loss
+        // gradients are p − y = ±½ and hessians p(1 − p) = ¼ per row; each leaf holds 40 rows
+        // (H = 10, above the minimum of 20 rows' hessian, 5), G = ±20, and value −G / H = ∓2
+        // with scikit-learn's λ = 0, times the learning rate 0.1: scores −0.2 and +0.2.
+        let normal = Matrix::from_rows(1, vec![0.0; 40]);
+        let anomalies = Matrix::from_rows(1, vec![1.0; 40]);
         let set = LabeledSet::unweighted(&normal, &anomalies, &Matrix::zeros(0, 1), None);
         let params = TrainParams {
             learning_rate: 0.1,
@@ -196,8 +227,18 @@ mod tests {
         assert_eq!(rounds, 1);
         let scores = model.scores(&set.x).unwrap();
         for (i, s) in scores.iter().enumerate() {
-            let expected = if i < 4 { -0.1 } else { 0.1 };
+            let expected = if i < 40 { -0.2 } else { 0.2 };
             assert!((s - expected).abs() < 1e-6, "{scores:?}");
         }
+        // Four rows a side are under 20 rows' hessian: no split, every score the prior's.
+        let small = LabeledSet::unweighted(
+            &Matrix::from_rows(1, vec![0.0; 4]),
+            &Matrix::from_rows(1, vec![1.0; 4]),
+            &Matrix::zeros(0, 1),
+            None,
+        );
+        let (model, _) = BoostedTrees::fit(&small, &small, &params).unwrap();
+        let scores = model.scores(&small.x).unwrap();
+        assert!(scores.iter().all(|&s| s == scores[0]), "{scores:?}");
     }
 }

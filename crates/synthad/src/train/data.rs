@@ -43,7 +43,14 @@ impl TrainingData {
         normal.shuffle(rng);
         known.shuffle(rng);
         let (normal_val, normal_train) = hold_out(&normal, params.validation_fraction);
-        let (known_val, known_train) = hold_out(&known, params.validation_fraction);
+        // Known anomalies are held out only where validation picks the model (early stopping,
+        // the best epoch); elsewhere validation sets the threshold, on normals alone, and
+        // every labeled anomaly trains.
+        let (known_val, known_train) = if params.selects_on_validation(normal.len() + known.len()) {
+            hold_out(&known, params.validation_fraction)
+        } else {
+            (&known[..0], &known[..])
+        };
 
         // Unsupervised mode (and the Isolation Forest) drops the known anomalies entirely: they
         // shape neither the scaling nor the synthetic box.

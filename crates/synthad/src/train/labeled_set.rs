@@ -70,6 +70,33 @@ impl LabeledSet {
         set
     }
 
+    /// How often each row is drawn when normals and anomalies are drawn equally often: each
+    /// class sums to ½, its rows in proportion to their weights.
+    pub fn balanced_draw_weights(&self) -> Vec<f64> {
+        let class_total = |anomaly: bool| -> f64 {
+            self.target
+                .iter()
+                .zip(&self.weight)
+                .filter(|(&t, _)| (t > 0.0) == anomaly)
+                .map(|(_, &w)| w as f64)
+                .sum()
+        };
+        let (normals, anomalies) = (class_total(false), class_total(true));
+        self.target
+            .iter()
+            .zip(&self.weight)
+            .map(|(&t, &w)| {
+                let total = if t > 0.0 { anomalies } else { normals };
+                // A class without rows leaves all draws to the other.
+                if total > 0.0 {
+                    0.5 * w as f64 / total
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    }
+
     /// The normal rows' indices.
     pub fn normal_rows(&self) -> Vec<u32> {
         (0..self.len() as u32)

@@ -35,7 +35,7 @@ use neural::NeuralModel;
 pub use choices::{DetectorKind, Loss, Mode, Precision};
 pub(crate) use labeled_set::LabeledSet;
 pub(crate) use model::{Model, ModelParts};
-pub use params::{CheckedParams, DeepSadParams, DroccParams, TrainParams, TreeParams};
+pub use params::{CheckedParams, DeepSadParams, DroccParams, Sampling, TrainParams, TreeParams};
 pub use report::{EpochStats, TrainReport};
 
 /// Spread below which validation scores count as one constant score.
@@ -170,11 +170,11 @@ mod tests {
 
     #[test]
     fn boosted_trees_without_a_split_report_a_collapse() {
-        // One anomaly among 200 normals: from log-odds log(1/200) every row's hessian is about
-        // 0.005, so no leaf reaches the minimum hessian of 1 and no tree splits.
+        // Two anomalies that look exactly like the 200 normals: no split separates anything,
+        // and every row gets the prior's score.
         let mut rng = ChaCha8Rng::seed_from_u64(6);
-        let normal = uniform(&mut rng, 200, 2, 0.0, 1.0);
-        let known = Matrix::from_rows(2, vec![3.0, 3.0]);
+        let normal = Matrix::from_rows(2, vec![0.5; 400]);
+        let known = Matrix::from_rows(2, vec![0.5, 0.5, 0.5, 0.5]);
         let set = LabeledSet::unweighted(&normal, &known, &Matrix::zeros(0, 2), None);
         let params = TrainParams::for_detector(DetectorKind::Gbt);
         let (_, report) = fit_model(

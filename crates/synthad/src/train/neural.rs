@@ -11,7 +11,7 @@ use super::labeled_set::LabeledSet;
 use super::model::{ModelParts, TensorSource};
 use super::network::{Network, Record};
 use super::objective::Objective;
-use super::params::TrainParams;
+use super::params::{Sampling, TrainParams};
 use super::report::{EpochStats, TrainReport};
 use super::training_loop::SHARD_ROWS;
 use crate::choice::Choice;
@@ -144,7 +144,7 @@ impl NeuralModel {
         let objective = match params.detector {
             DetectorKind::Classifier => Objective::Classifier { loss: params.loss },
             DetectorKind::DeepSad => Objective::DeepSad {
-                center: hypersphere_center(&network, &train.normals())?,
+                center: hypersphere_center(&network, train, params.sampling)?,
                 eta: params.deepsad.eta,
             },
             DetectorKind::Abc => Objective::Abc,
@@ -202,28 +202,43 @@ fn check_network_memory(widths: &[usize], batch: usize) -> Result<()> {
     )
 }
 
-/// DeepSAD's center: the mean representation of the training normals under the initial
-/// network, with coordinates near zero moved to ±0.1 (a zero coordinate is trivially matched
-/// by zero weights), as in Ruff et al.'s code.
-fn hypersphere_center(network: &Network, normals: &Matrix) -> Result<Vec<f32>> {
+/// DeepSAD's center: the mean representation of the training rows under the initial network,
+/// with coordinates near zero moved to ±0.1 (a zero coordinate is trivially matched by zero
+/// weights), as in Ruff et al.'s code. The rows are those an epoch draws: the normals when
+/// every row is drawn once (Ruff et al.), normals and anomalies weighing half each under
+/// balanced sampling (DeepOD computes it from its sampled loader).
+fn hypersphere_center(
+    network: &Network,
+    train: &LabeledSet,
+    sampling: Sampling,
+) -> Result<Vec<f32>> {
     const EPS: f32 = 0.1;
     let width = *network.widths().last().expect("layers");
-    let outputs = network.map_batches(normals, |batch| {
+    let outputs = network.map_batches(&train.x, |batch| {
         Ok(network
             .forward(batch, Record::Nothing)?
             .flatten_all()?
             .to_vec1::<f32>()?)
     })?;
+    let weights: Vec<f64> = match sampling {
+        Sampling::Shuffle => train
+            .target
+            .iter()
+            .map(|&t| if t > 0.0 { 0.0 } else { 1.0 })
+            .collect(),
+        Sampling::Balanced => train.balanced_draw_weights(),
+    };
+    let total: f64 = weights.iter().sum();
     let mut center = vec![0.0f64; width];
-    for row in outputs.chunks_exact(width) {
+    for (row, &w) in outputs.chunks_exact(width).zip(&weights) {
         for (c, &v) in center.iter_mut().zip(row) {
-            *c += v as f64;
+            *c += w * v as f64;
         }
     }
     Ok(center
         .into_iter()
         .map(|c| {
-            let c = (c / normals.rows.max(1) as f64) as f32;
+            let c = (c / total.max(f64::MIN_POSITIVE)) as f32;
             if c.abs() < EPS {
                 if c < 0.0 {
                     -EPS

@@ -27,6 +27,19 @@ impl Default for DeepSadParams {
     }
 }
 
+/// How a neural detector's minibatches draw training rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sampling {
+    /// Every row once per epoch, in a shuffled order; row weights scale the loss.
+    #[default]
+    Shuffle,
+    /// As many rows per epoch as the set holds, drawn with replacement so that normals and
+    /// anomalies are drawn equally often (within the anomalies, in proportion to their row
+    /// weights): DeepOD's `WeightedRandomSampler`. Every drawn row then weighs 1.
+    Balanced,
+}
+
 /// DROCC's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -102,6 +115,11 @@ pub struct TrainParams {
     /// ... but never fewer optimizer steps than this. With few rows an epoch is one step, and a
     /// patience of a few steps ends training inside the first transient.
     pub min_patience_steps: usize,
+    /// How minibatches draw rows.
+    pub sampling: Sampling,
+    /// Whether to restore the weights of the epoch with the best validation loss (else the
+    /// last epoch's are kept, as DeepOD does).
+    pub keep_best: bool,
     /// Share of normal and of known-anomaly rows held out for early stopping and the threshold.
     pub validation_fraction: f64,
     /// Synthetic anomalies per normal training row.
@@ -140,6 +158,8 @@ impl Default for TrainParams {
             max_epochs: 100,
             patience: 7,
             min_patience_steps: 100,
+            sampling: Sampling::Shuffle,
+            keep_best: true,
             validation_fraction: 0.2,
             synthetic_ratio: 1.0,
             known_weight: None,
@@ -167,13 +187,17 @@ impl TrainParams {
         };
         match detector {
             DetectorKind::Classifier | DetectorKind::IForest => base,
-            // DeepOD's DeepSAD: 100-50 hidden, batch 64, 50 epochs, Adam with weight decay 1e-5.
+            // DeepOD 0.4.1's DeepSAD: 100-50 hidden, batch 64, Adam with weight decay 1e-5
+            // (ours decoupled), normals and anomalies drawn equally often, a fixed number of
+            // epochs (the anchors ran 50) and the last epoch's weights.
             DetectorKind::DeepSad => TrainParams {
                 hidden: vec![100, 50],
                 batch_size: 64,
                 max_epochs: 50,
                 patience: 50,
                 weight_decay: 1e-5,
+                sampling: Sampling::Balanced,
+                keep_best: false,
                 ..base
             },
             DetectorKind::Abc => TrainParams {
@@ -202,6 +226,16 @@ impl TrainParams {
         match self.detector {
             DetectorKind::IForest => "iforest (normal rows only)".into(),
             d => format!("{}, {} mode", d.name(), self.mode.name()),
+        }
+    }
+
+    /// Whether the validation rows choose the model (early stopping, the best epoch) for a
+    /// training set of `rows` rows, rather than only setting the threshold.
+    pub fn selects_on_validation(&self, rows: usize) -> bool {
+        match self.detector {
+            DetectorKind::Gbt => super::boosting::early_stops(rows),
+            DetectorKind::IForest => false,
+            _ => self.keep_best,
         }
     }
 

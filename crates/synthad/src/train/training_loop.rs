@@ -5,6 +5,8 @@
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
+use rand::distr::weighted::WeightedIndex;
+use rand::distr::Distribution;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -14,7 +16,7 @@ use super::network::Record;
 use super::neural::NeuralModel;
 use super::objective::Objective;
 use super::optimizer::AdamW;
-use super::params::TrainParams;
+use super::params::{Sampling, TrainParams};
 use super::report::{EpochStats, TrainReport};
 use crate::error::{Error, Result};
 
@@ -26,6 +28,13 @@ pub(super) const SHARD_ROWS: usize = 512;
 
 /// Rows per chunk when computing a loss without gradients.
 const EVAL_CHUNK: usize = 4096;
+
+/// Draws rows so that normals and anomalies come equally often, each class's rows in
+/// proportion to their weights (DeepOD's `WeightedRandomSampler`).
+fn balanced_sampler(set: &LabeledSet) -> Result<WeightedIndex<f64>> {
+    WeightedIndex::new(set.balanced_draw_weights())
+        .map_err(|e| Error::Training(format!("balanced sampling: {e}")))
+}
 
 /// The seed of one step's random draws (DROCC's starting points). Other objectives draw
 /// nothing, and leave the generator's stream as it was.
@@ -121,7 +130,15 @@ impl NeuralModel {
         let mut optimizer = AdamW::new(network.vars(), params.learning_rate, params.weight_decay);
         let x_all = Tensor::from_slice(&train.x.data, (train.x.rows, train.x.cols), &device)?;
         let y_all = Tensor::from_slice(&train.target, train.len(), &device)?;
-        let w_all = Tensor::from_slice(&train.weight, train.len(), &device)?;
+        // Balanced sampling weighs rows by how often they are drawn, and the loss by 1.
+        let sampler = match params.sampling {
+            Sampling::Shuffle => None,
+            Sampling::Balanced => Some(balanced_sampler(train)?),
+        };
+        let w_all = match sampler {
+            None => Tensor::from_slice(&train.weight, train.len(), &device)?,
+            Some(_) => Tensor::ones(train.len(), candle_core::DType::F32, &device)?,
+        };
 
         let batch = params.batch_size.min(train.len());
         let steps_per_epoch = train.len().div_ceil(batch);
@@ -135,7 +152,10 @@ impl NeuralModel {
         let mut steps = 0usize;
         let mut samples = 0usize;
         for epoch in 1..=params.max_epochs {
-            order.shuffle(rng);
+            match &sampler {
+                None => order.shuffle(rng),
+                Some(draw) => order.iter_mut().for_each(|r| *r = draw.sample(rng) as u32),
+            }
             let mut epoch_loss = 0.0;
             for chunk in order.chunks(batch) {
                 let batch_loss = self.sharded_step(
@@ -172,7 +192,9 @@ impl NeuralModel {
             }
         }
         let seconds = started.elapsed().as_secs_f64();
-        network.restore(&best.2)?;
+        if params.keep_best {
+            network.restore(&best.2)?;
+        }
 
         Ok(TrainReport {
             epochs: history.len(),
