@@ -7,8 +7,8 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::Args;
 use synthad::ingest::{ColumnSpec, HeaderMode, ReadOptions};
 use synthad::train::{
-    CheckedParams, DeepSadParams, DetectorKind, DroccParams, Loss, Mode, Precision, TrainParams,
-    TreeParams,
+    AutoParams, CheckedParams, DeepSadParams, DetectorKind, DroccParams, Loss, Mode, Precision,
+    TrainParams, TreeParams,
 };
 use synthad::Choice;
 
@@ -167,6 +167,15 @@ pub struct ParamArgs {
     #[arg(long, default_value_t = TrainParams::default().validation_fraction, help_heading = TRAINING)]
     pub validation_fraction: f64,
 
+    /// auto: seconds the search may take; a candidate that would not finish in what is left
+    /// is skipped (the leaderboard says which).
+    #[arg(long, value_name = "SECONDS", default_value_t = AutoParams::default().budget_seconds, help_heading = PER_DETECTOR)]
+    pub budget: f64,
+    /// auto: the candidates, comma separated, fitted in this order (bench method names, e.g.
+    /// gbt,deepsad,iforest,synthetic) [default: iforest,gbt,deepsad,gbt+synthetic,
+    /// abc+synthetic,deepsad+synthetic].
+    #[arg(long, value_delimiter = ',', help_heading = PER_DETECTOR)]
+    pub candidates: Option<Vec<String>>,
     /// DeepSAD: weight η of the labeled-anomaly term.
     #[arg(long, default_value_t = TrainParams::default().deepsad.eta, help_heading = PER_DETECTOR)]
     pub eta: f64,
@@ -239,6 +248,14 @@ impl ParamArgs {
             target_fpr,
             seed: self.seed,
             precision: self.precision,
+            auto: AutoParams {
+                budget_seconds: self.budget,
+                candidates: self
+                    .candidates
+                    .clone()
+                    .unwrap_or(defaults.auto.candidates.clone()),
+                ..defaults.auto.clone()
+            },
             deepsad: DeepSadParams {
                 eta: self.eta,
                 representation: self.representation,

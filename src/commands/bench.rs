@@ -47,6 +47,10 @@ pub struct BenchArgs {
     /// Write the summary tables as markdown ("-" for stdout).
     #[arg(long)]
     pub markdown: Option<PathBuf>,
+    /// Also write every run's test scores to DIR/SCENARIO.SEED.csv: the test rows' kinds
+    /// (empty for normals), then one score column per method.
+    #[arg(long, value_name = "DIR")]
+    pub scores: Option<PathBuf>,
     /// Directory for the plots (precision-recall curves per scenario, sweep plots).
     #[arg(long, default_value = "bench-out")]
     pub plots: PathBuf,
@@ -261,6 +265,9 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
     }
     eprintln!("plots in {}", args.plots.display());
 
+    if let Some(dir) = &args.scores {
+        write_scores(dir, &records, &scenarios, &seeds, &args.data_dir)?;
+    }
     if let Some(path) = &args.json {
         let json = serde_json::json!({
             "scenarios": scenarios,
@@ -275,6 +282,42 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
     if let Some(path) = &args.markdown {
         let text = markdown_tables(&summary, &scenarios, &method_names);
         write_output(markdown_out, path, &text)?;
+    }
+    Ok(())
+}
+
+/// One CSV per scenario and seed: kind, then each method's score of every test row.
+fn write_scores(
+    dir: &Path,
+    records: &[bench::RunRecord],
+    scenarios: &[String],
+    seeds: &[u64],
+    data_dir: &Path,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for scenario in scenarios {
+        for &seed in seeds {
+            let runs: Vec<&bench::RunRecord> = records
+                .iter()
+                .filter(|r| &r.scenario == scenario && r.seed == seed)
+                .collect();
+            let kinds = bench::load(scenario, data_dir, seed)?.test_kinds;
+            let mut text = String::from("kind");
+            for r in &runs {
+                text.push(',');
+                text.push_str(&r.method);
+            }
+            text.push('\n');
+            for (row, kind) in kinds.iter().enumerate() {
+                text.push_str(kind.as_deref().unwrap_or(""));
+                for r in &runs {
+                    write!(text, ",{}", r.scores[row]).expect("writing to a string");
+                }
+                text.push('\n');
+            }
+            let path = dir.join(format!("{scenario}.{seed}.csv"));
+            synthad::atomic_file::write(&path, text.as_bytes())?;
+        }
     }
     Ok(())
 }

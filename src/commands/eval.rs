@@ -92,6 +92,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
 }
 
 fn print_report(detector: &Detector, data: &std::path::Path, report: &Report) {
+    if let Some(board) = detector.leaderboard() {
+        print!("{}", super::leaderboard_text(board));
+    }
     println!(
         "model: {}, known kinds: [{}]; data: {}; threshold {:.4}",
         detector.params().describe(),

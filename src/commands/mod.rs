@@ -7,8 +7,56 @@ pub mod score;
 pub mod synth;
 pub mod train;
 
-use synthad::train::{DetectorKind, TrainParams};
+use synthad::train::{DetectorKind, Leaderboard, TrainParams};
 use synthad::FitReport;
+
+/// The candidates `auto` tried, their internal estimates and weights, and what it chose.
+pub fn leaderboard_text(board: &Leaderboard) -> String {
+    let fmt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
+    let shape_names: Vec<&str> = board
+        .candidates
+        .iter()
+        .find(|c| !c.shapes_aupr.is_empty())
+        .map(|c| c.shapes_aupr.iter().map(|(n, _)| n.as_str()).collect())
+        .unwrap_or_default();
+    let mut out = format!(
+        "auto: {} candidates cross-fitted in {} folds, {:.1} s of a {:.0} s budget; held-out AUPR:\n",
+        board.candidates.len(),
+        board.folds,
+        board.seconds,
+        board.budget_seconds
+    );
+    out.push_str(&format!(
+        "  {:<20} {:>8} {:>6}",
+        "candidate", "estimate", "known"
+    ));
+    for name in &shape_names {
+        out.push_str(&format!(" {name:>10}"));
+    }
+    out.push_str(&format!(" {:>7} {:>8}\n", "weight", "seconds"));
+    for c in &board.candidates {
+        if c.status != "fitted" {
+            out.push_str(&format!("  {:<20} {}\n", c.name, c.status));
+            continue;
+        }
+        out.push_str(&format!(
+            "  {:<20} {:>8} {:>6}",
+            c.name,
+            fmt(c.estimate),
+            fmt(c.seen_aupr)
+        ));
+        for (_, v) in &c.shapes_aupr {
+            out.push_str(&format!(" {v:>10.3}"));
+        }
+        out.push_str(&format!(" {:>7.2} {:>8.1}\n", c.weight, c.seconds));
+    }
+    out.push_str(&format!(
+        "  chosen: {}; estimate {}\n",
+        board.rule,
+        fmt(board.estimate)
+    ));
+    out
+}
 
 /// Prints what a fit did, and warns loudly when the model collapsed.
 pub fn print_fit_summary(params: &TrainParams, report: &FitReport) {
@@ -18,6 +66,10 @@ pub fn print_fit_summary(params: &TrainParams, report: &FitReport) {
         "{name}: {} normal + {} known + {} synthetic training rows, {} features",
         report.normal_rows, report.known_rows, report.synthetic_rows, report.features,
     );
+    if params.detector == DetectorKind::Auto {
+        eprintln!("{rows}; {:.1} s", t.seconds);
+        return;
+    }
     if t.history.is_empty() {
         // Trees: fitted in one pass, no epochs.
         eprintln!("{rows}; {} trees, {:.1} s", t.epochs, t.seconds);
@@ -38,6 +90,7 @@ pub fn print_fit_summary(params: &TrainParams, report: &FitReport) {
                 "no split passed the trees' minimum leaf weight: give more known anomalies, or use --mode synthetic"
             }
             DetectorKind::IForest => "the normal training rows are all alike",
+            DetectorKind::Auto => "no candidate could rank the rows",
             _ => "try --loss logistic, a lower --lr, or more known anomalies",
         };
         eprintln!(

@@ -75,6 +75,9 @@ pub fn run(args: TrainArgs, quiet: bool) -> Result<()> {
     progress.finish();
     let (detector, report) = fitted?;
     super::print_fit_summary(detector.params(), &report);
+    if let Some(board) = detector.leaderboard() {
+        eprint!("{}", super::leaderboard_text(board));
+    }
     model_file
         .write_all(&detector.to_bytes()?)
         .map_err(|e| synthad::Error::Io {

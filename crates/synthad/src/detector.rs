@@ -10,12 +10,13 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::ingest::labels::LabelSpec;
 use crate::ingest::{InputSchema, RawTable, Table, TrainingSet};
-use crate::prepare::Preprocessor;
+use crate::prepare::{Matrix, Preprocessor};
 use crate::score::{fit_threshold, predict};
 use crate::synthesize::UniformBox;
 use crate::train::data::TrainingData;
 use crate::train::{
-    fit_model, CheckedParams, DetectorKind, EpochStats, Model, Precision, TrainParams, TrainReport,
+    fit_auto, fit_model, CheckedParams, DetectorKind, EpochStats, Leaderboard, Model, Precision,
+    TrainParams, TrainReport,
 };
 
 /// What a fit produced besides the detector.
@@ -72,6 +73,9 @@ impl Detector {
             ));
         }
         let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
+        if params.detector == DetectorKind::Auto {
+            return Detector::fit_auto(data, params, &mut rng);
+        }
         let prepared = TrainingData::new(table, split, params, &mut rng)?;
         let (model, train_report) = fit_model(
             &prepared.train,
@@ -110,6 +114,67 @@ impl Detector {
             generator: prepared.generator,
         };
         Ok((detector, report))
+    }
+
+    /// `auto`: one preprocessing of every normal and known row, then the search of
+    /// [`crate::train`]'s `auto` over its candidates.
+    fn fit_auto(
+        data: &TrainingSet,
+        params: &CheckedParams,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<(Detector, FitReport)> {
+        let (table, split) = (data.table(), data.split());
+        let known_rows: Vec<usize> = split.known.iter().map(|(r, _)| *r).collect();
+        let rows: Vec<usize> = split.normal.iter().chain(&known_rows).copied().collect();
+        let preprocessor = Preprocessor::fit(table, &rows, params.max_categories)?;
+        let n_features = preprocessor.n_features();
+        crate::memory::ensure_fits(
+            crate::memory::product(&[rows.len() * 4, n_features, 4]),
+            &format!(
+                "encoding {} training rows of {n_features} features",
+                rows.len()
+            ),
+            "train on a sample of the rows, or lower --max-categories",
+        )?;
+        let normal = preprocessor.transform_rows(table, &split.normal)?;
+        let known = preprocessor.transform_rows(table, &known_rows)?;
+        let generator = UniformBox::fit(
+            &Matrix::vstack(&[&normal, &known]),
+            &preprocessor.layout(),
+            params.margin as f32,
+        );
+        let fit = fit_auto(&normal, &known, &preprocessor, &generator, params, rng)?;
+        let threshold = fit_threshold(&fit.normal_scores, params.target_fpr);
+        let mut known_kinds: Vec<String> = split.known.iter().map(|(_, k)| k.clone()).collect();
+        known_kinds.sort();
+        known_kinds.dedup();
+        let report = FitReport {
+            train: fit.report,
+            normal_rows: normal.rows,
+            known_rows: known.rows,
+            synthetic_rows: 0,
+            validation_rows: 0,
+            features: n_features,
+        };
+        let detector = Detector {
+            schema: data.schema().cloned(),
+            preprocessor,
+            model: fit.model,
+            threshold,
+            params: (**params).clone(),
+            labels: data.labels().cloned(),
+            known_kinds,
+            generator,
+        };
+        Ok((detector, report))
+    }
+
+    /// What `auto` tried and chose, for a detector it fitted.
+    pub fn leaderboard(&self) -> Option<&Leaderboard> {
+        match &self.model {
+            Model::Ensemble(ensemble) => Some(&ensemble.leaderboard),
+            _ => None,
+        }
     }
 
     /// Anomaly scores of typed rows (higher = more anomalous).

@@ -46,7 +46,8 @@ impl BenchMethod for DetectorMethod {
 
 /// The methods the bench knows by name: the paper's classifier as `vanilla`, `synthetic` and
 /// `unsupervised`; every other classification-based detector as `NAME` (normals vs known
-/// anomalies) and `NAME+synthetic` (vs known + synthetic ones); `iforest` on the normals.
+/// anomalies) and `NAME+synthetic` (vs known + synthetic ones); `iforest` on the normals;
+/// `auto`.
 pub fn registry() -> Vec<DetectorMethod> {
     let method = |name: String, detector: DetectorKind, mode: Mode| DetectorMethod {
         name,
@@ -64,6 +65,10 @@ pub fn registry() -> Vec<DetectorMethod> {
             DetectorKind::Classifier => {}
             DetectorKind::IForest => {
                 methods.push(method(detector.name().into(), detector, Mode::Unsupervised))
+            }
+            // Its candidates bring their own modes.
+            DetectorKind::Auto => {
+                methods.push(method(detector.name().into(), detector, Mode::Synthetic))
             }
             _ => {
                 methods.push(method(detector.name().into(), detector, Mode::Vanilla));
@@ -158,6 +163,9 @@ pub struct RunRecord {
     /// Drawn, not stored: on nsl-kdd it has 20,000 points per method.
     #[serde(skip)]
     pub pr_curve: Option<Vec<(f64, f64)>>,
+    /// The test rows' scores, in the scenario's test order.
+    #[serde(skip)]
+    pub scores: Vec<f32>,
 }
 
 /// Runs every method on every scenario for every seed. Each seed's scenario is built once, so
@@ -191,6 +199,7 @@ pub fn run(
                     report,
                     seconds,
                     pr_curve,
+                    scores,
                 };
                 on_record(&record);
                 records.push(record);

@@ -3,6 +3,8 @@
 //! [`UniformBox`] is the paper's generator: uniform samples from the box that bounds the
 //! (preprocessed) training data. Other generators implement [`AnomalyGenerator`].
 
+pub mod shapes;
+
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};

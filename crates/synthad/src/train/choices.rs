@@ -67,6 +67,8 @@ pub enum DetectorKind {
     Gbt,
     /// Isolation Forest (Liu et al., 2008) on the normal rows.
     IForest,
+    /// Chooses and combines the others from the training rows alone (see `train::auto`).
+    Auto,
 }
 
 impl Choice for DetectorKind {
@@ -78,6 +80,7 @@ impl Choice for DetectorKind {
         DetectorKind::Drocc,
         DetectorKind::Gbt,
         DetectorKind::IForest,
+        DetectorKind::Auto,
     ];
 
     fn name(self) -> &'static str {
@@ -88,6 +91,7 @@ impl Choice for DetectorKind {
             DetectorKind::Drocc => "drocc",
             DetectorKind::Gbt => "gbt",
             DetectorKind::IForest => "iforest",
+            DetectorKind::Auto => "auto",
         }
     }
 
@@ -99,6 +103,9 @@ impl Choice for DetectorKind {
             DetectorKind::Drocc => "DROCC: a classifier with adversarially searched negatives",
             DetectorKind::Gbt => "gradient-boosted trees",
             DetectorKind::IForest => "Isolation Forest on the normal rows (ignores --mode)",
+            DetectorKind::Auto => {
+                "chooses and combines the detectors above from the training rows (ignores --mode)"
+            }
         }
     }
 }

@@ -90,6 +90,44 @@ impl TrainingData {
         } else {
             (Matrix::zeros(0, n_features), Matrix::zeros(0, n_features))
         };
+        Ok(TrainingData::assemble(
+            [normal_val_x, normal_train_x],
+            [known_val_x, known_train_x],
+            preprocessor,
+            generator,
+            params,
+            rng,
+        ))
+    }
+
+    /// Training data from encoded rows already split: normals and known anomalies, each as
+    /// (validation, training) rows. `auto` fits its candidates this way, on shared encodings.
+    pub(crate) fn from_encoded(
+        normal: [Matrix; 2],
+        known: [Matrix; 2],
+        preprocessor: Preprocessor,
+        generator: UniformBox,
+        params: &TrainParams,
+        rng: &mut ChaCha8Rng,
+    ) -> TrainingData {
+        let n_features = generator.n_features();
+        let known = if params.uses_known() {
+            known
+        } else {
+            [Matrix::zeros(0, n_features), Matrix::zeros(0, n_features)]
+        };
+        TrainingData::assemble(normal, known, preprocessor, generator, params, rng)
+    }
+
+    /// Draws the synthetic anomalies and labels the sets.
+    fn assemble(
+        [normal_val_x, normal_train_x]: [Matrix; 2],
+        [known_val_x, known_train_x]: [Matrix; 2],
+        preprocessor: Preprocessor,
+        generator: UniformBox,
+        params: &TrainParams,
+        rng: &mut ChaCha8Rng,
+    ) -> TrainingData {
         let synthetic_count = |normals: usize| {
             if params.uses_synthetic() {
                 (params.synthetic_ratio * normals as f64).round() as usize
@@ -97,8 +135,8 @@ impl TrainingData {
                 0
             }
         };
-        let synthetic_train = generator.generate(synthetic_count(normal_train.len()), rng);
-        let synthetic_val = generator.generate(synthetic_count(normal_val.len()), rng);
+        let synthetic_train = generator.generate(synthetic_count(normal_train_x.rows), rng);
+        let synthetic_val = generator.generate(synthetic_count(normal_val_x.rows), rng);
         // The paper's classifier balances normals against anomalies; the other detectors
         // minimise their papers' plain means over rows (known vs synthetic shares aside).
         let labeled = |normal: &Matrix, known: &Matrix, synthetic: &Matrix| {
@@ -108,7 +146,7 @@ impl TrainingData {
                 LabeledSet::unweighted(normal, known, synthetic, params.known_weight)
             }
         };
-        Ok(TrainingData {
+        TrainingData {
             train: labeled(&normal_train_x, &known_train_x, &synthetic_train),
             validation: labeled(&normal_val_x, &known_val_x, &synthetic_val),
             normal_rows: normal_train_x.rows,
@@ -117,7 +155,7 @@ impl TrainingData {
             normal_validation: normal_val_x,
             preprocessor,
             generator,
-        })
+        }
     }
 }
 
@@ -136,7 +174,7 @@ pub fn fit_generator(
 
 /// Splits `rows` into (held out, kept), holding out `fraction` of them, at least one when there
 /// are two or more, so small groups still reach both sides.
-fn hold_out(rows: &[usize], fraction: f64) -> (&[usize], &[usize]) {
+pub(crate) fn hold_out<T>(rows: &[T], fraction: f64) -> (&[T], &[T]) {
     let n = rows.len();
     let held = if n >= 2 {
         ((fraction * n as f64).round() as usize).clamp(1, n - 1)

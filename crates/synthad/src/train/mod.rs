@@ -4,13 +4,15 @@
 //! The neural detectors (the paper's classifier, DeepSAD, ABC, DROCC) share one loop
 //! (`training_loop`): AdamW on a weighted per-row objective, minibatches in parallel shards,
 //! early stopping on a validation loss with the best weights restored. Boosted trees and the
-//! Isolation Forest fit in one call. [`TrainParams`] are checked into [`CheckedParams`] before
-//! anything trains.
+//! Isolation Forest fit in one call; `auto` cross-fits several of them and combines them into
+//! an ensemble. [`TrainParams`] are checked into [`CheckedParams`] before anything trains.
 
+mod auto;
 pub(crate) mod bf16;
 mod boosting;
 mod choices;
 pub(crate) mod data;
+mod ensemble;
 mod forest;
 pub(crate) mod labeled_set;
 pub(crate) mod linear;
@@ -32,10 +34,14 @@ use boosting::BoostedTrees;
 use forest::IsolationForest;
 use neural::NeuralModel;
 
+pub(crate) use auto::fit_auto;
 pub use choices::{DetectorKind, Loss, Mode, Precision};
+pub use ensemble::{Candidate, Leaderboard};
 pub(crate) use labeled_set::LabeledSet;
 pub(crate) use model::{Model, ModelParts};
-pub use params::{CheckedParams, DeepSadParams, DroccParams, Sampling, TrainParams, TreeParams};
+pub use params::{
+    AutoParams, CheckedParams, DeepSadParams, DroccParams, Sampling, TrainParams, TreeParams,
+};
 pub use report::{EpochStats, TrainReport};
 
 /// Spread below which validation scores count as one constant score.
@@ -62,6 +68,11 @@ pub(crate) fn fit_model(
                 Model::BoostedTrees(model),
                 TrainReport::single_pass(rounds, train.len(), started),
             )
+        }
+        DetectorKind::Auto => {
+            return Err(Error::Training(
+                "auto chooses among fitted models and is fitted by Detector::fit".into(),
+            ))
         }
         DetectorKind::IForest => {
             let normals = train.normals();
@@ -195,7 +206,10 @@ mod tests {
         let normal = cloud(&mut rng, 200, 2, 0.2);
         let anomalies = cloud(&mut rng, 50, 2, 0.8);
         let empty = Matrix::zeros(0, 2);
-        for &kind in DetectorKind::ALL {
+        for &kind in DetectorKind::ALL
+            .iter()
+            .filter(|&&k| k != DetectorKind::Auto)
+        {
             let train = if kind == DetectorKind::Classifier {
                 LabeledSet::balanced(&normal, &anomalies, &empty, None)
             } else {

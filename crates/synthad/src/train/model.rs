@@ -5,6 +5,7 @@ use candle_core::Tensor;
 
 use super::boosting::BoostedTrees;
 use super::choices::{DetectorKind, Precision};
+use super::ensemble::Ensemble;
 use super::forest::IsolationForest;
 use super::neural::NeuralModel;
 use crate::choice::Choice;
@@ -17,6 +18,8 @@ pub(crate) enum Model {
     Neural(NeuralModel),
     BoostedTrees(BoostedTrees),
     IsolationForest(IsolationForest),
+    /// `auto`'s weighted combination of the others.
+    Ensemble(Ensemble),
 }
 
 /// A model as stored: named tensors and JSON state.
@@ -34,6 +37,7 @@ impl Model {
             Model::Neural(m) => m.kind(),
             Model::BoostedTrees(m) => m.kind(),
             Model::IsolationForest(m) => m.kind(),
+            Model::Ensemble(_) => DetectorKind::Auto,
         }
     }
 
@@ -43,6 +47,7 @@ impl Model {
             Model::Neural(m) => m.inputs(),
             Model::BoostedTrees(m) => m.inputs(),
             Model::IsolationForest(m) => m.inputs(),
+            Model::Ensemble(m) => m.inputs(),
         }
     }
 
@@ -51,6 +56,7 @@ impl Model {
             Model::Neural(m) => m.scores(x),
             Model::BoostedTrees(m) => m.scores(x),
             Model::IsolationForest(m) => m.scores(x),
+            Model::Ensemble(m) => m.scores(x),
         }
     }
 
@@ -60,6 +66,7 @@ impl Model {
             Model::Neural(m) => m.parts(),
             Model::BoostedTrees(m) => m.parts(),
             Model::IsolationForest(m) => m.parts(),
+            Model::Ensemble(m) => m.parts(),
         }
     }
 
@@ -72,16 +79,30 @@ impl Model {
         Ok(match kind {
             DetectorKind::Gbt => Model::BoostedTrees(BoostedTrees::from_state(state)?),
             DetectorKind::IForest => Model::IsolationForest(IsolationForest::from_state(state)?),
+            DetectorKind::Auto => Model::Ensemble(Ensemble::from_parts(state, tensor)?),
             _ => Model::Neural(NeuralModel::from_parts(kind, state, tensor)?),
         })
     }
 
-    /// The number format of the matrix products; the neural models only have any.
+    /// The number format of the matrix products; the neural models only have any (an
+    /// ensemble's neural members take it, the others keep theirs).
     pub fn set_precision(&mut self, precision: Precision) -> Result<()> {
         match self {
             Model::Neural(m) => {
                 precision.check_supported()?;
                 m.network.set_precision(precision);
+                Ok(())
+            }
+            Model::Ensemble(e)
+                if e.members
+                    .iter()
+                    .any(|m| matches!(m.model, Model::Neural(_))) =>
+            {
+                for member in &mut e.members {
+                    if let Model::Neural(_) = member.model {
+                        member.model.set_precision(precision)?;
+                    }
+                }
                 Ok(())
             }
             other => Err(Error::InvalidParam {

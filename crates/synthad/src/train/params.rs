@@ -40,6 +40,31 @@ pub enum Sampling {
     Balanced,
 }
 
+/// `auto`'s settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AutoParams {
+    /// The candidates, in the order they are fitted: bench method names ("gbt",
+    /// "deepsad+synthetic", "iforest", "synthetic" for the paper's classifier).
+    pub candidates: Vec<String>,
+    /// Cross-fitting folds: each candidate is fitted this many times, each fit scoring the
+    /// rows it left out; the fits together are the candidate's model.
+    pub folds: usize,
+    /// Seconds the search may take; a candidate that would not finish in what is left is
+    /// skipped, and so are the ones after it.
+    pub budget_seconds: f64,
+}
+
+impl Default for AutoParams {
+    fn default() -> Self {
+        AutoParams {
+            candidates: super::auto::DEFAULT_CANDIDATES.map(String::from).to_vec(),
+            folds: 3,
+            budget_seconds: 300.0,
+        }
+    }
+}
+
 /// DROCC's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -140,6 +165,7 @@ pub struct TrainParams {
     pub target_fpr: f64,
     pub seed: u64,
     pub precision: Precision,
+    pub auto: AutoParams,
     pub deepsad: DeepSadParams,
     pub drocc: DroccParams,
     pub trees: TreeParams,
@@ -168,6 +194,7 @@ impl Default for TrainParams {
             target_fpr: 0.05,
             seed: 0,
             precision: Precision::F32,
+            auto: AutoParams::default(),
             deepsad: DeepSadParams::default(),
             drocc: DroccParams::default(),
             trees: TreeParams::default(),
@@ -186,7 +213,7 @@ impl TrainParams {
             ..Default::default()
         };
         match detector {
-            DetectorKind::Classifier | DetectorKind::IForest => base,
+            DetectorKind::Classifier | DetectorKind::IForest | DetectorKind::Auto => base,
             // DeepOD 0.4.1's DeepSAD: 100-50 hidden, batch 64, Adam with weight decay 1e-5
             // (ours decoupled), normals and anomalies drawn equally often, a fixed number of
             // epochs (the anchors ran 50) and the last epoch's weights.
@@ -225,6 +252,7 @@ impl TrainParams {
     pub fn describe(&self) -> String {
         match self.detector {
             DetectorKind::IForest => "iforest (normal rows only)".into(),
+            DetectorKind::Auto => "auto".into(),
             d => format!("{}, {} mode", d.name(), self.mode.name()),
         }
     }
@@ -234,7 +262,7 @@ impl TrainParams {
     pub fn selects_on_validation(&self, rows: usize) -> bool {
         match self.detector {
             DetectorKind::Gbt => super::boosting::early_stops(rows),
-            DetectorKind::IForest => false,
+            DetectorKind::IForest | DetectorKind::Auto => false,
             _ => self.keep_best,
         }
     }
@@ -351,6 +379,23 @@ impl TrainParams {
                 &t.sample_size,
                 "a sample of at least 2 rows",
             );
+        }
+        let a = &self.auto;
+        if a.folds < 2 {
+            return fail("auto.folds", &a.folds, "at least 2 folds");
+        }
+        if !(a.budget_seconds > 0.0 && a.budget_seconds.is_finite()) {
+            return fail(
+                "auto.budget_seconds",
+                &a.budget_seconds,
+                "a positive number of seconds",
+            );
+        }
+        if a.candidates.is_empty() {
+            return fail("auto.candidates", &"none", "at least one candidate");
+        }
+        for name in &a.candidates {
+            super::auto::candidate(name, self)?;
         }
         Ok(())
     }
