@@ -173,7 +173,7 @@ pub struct ParamArgs {
     pub budget: f64,
     /// auto: the candidates, comma separated, fitted in this order (bench method names, e.g.
     /// gbt,deepsad,iforest,synthetic) [default: iforest,gbt,deepsad,gbt+synthetic,
-    /// abc+synthetic,deepsad+synthetic].
+    /// deepsad+synthetic].
     #[arg(long, value_delimiter = ',', help_heading = PER_DETECTOR)]
     pub candidates: Option<Vec<String>>,
     /// DeepSAD: weight η of the labeled-anomaly term.

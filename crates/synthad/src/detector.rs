@@ -123,26 +123,9 @@ impl Detector {
         params: &CheckedParams,
         rng: &mut ChaCha8Rng,
     ) -> Result<(Detector, FitReport)> {
-        let (table, split) = (data.table(), data.split());
-        let known_rows: Vec<usize> = split.known.iter().map(|(r, _)| *r).collect();
-        let rows: Vec<usize> = split.normal.iter().chain(&known_rows).copied().collect();
-        let preprocessor = Preprocessor::fit(table, &rows, params.max_categories)?;
+        let split = data.split();
+        let (preprocessor, normal, known, generator) = auto_inputs(data, params)?;
         let n_features = preprocessor.n_features();
-        crate::memory::ensure_fits(
-            crate::memory::product(&[rows.len() * 4, n_features, 4]),
-            &format!(
-                "encoding {} training rows of {n_features} features",
-                rows.len()
-            ),
-            "train on a sample of the rows, or lower --max-categories",
-        )?;
-        let normal = preprocessor.transform_rows(table, &split.normal)?;
-        let known = preprocessor.transform_rows(table, &known_rows)?;
-        let generator = UniformBox::fit(
-            &Matrix::vstack(&[&normal, &known]),
-            &preprocessor.layout(),
-            params.margin as f32,
-        );
         let fit = fit_auto(&normal, &known, &preprocessor, &generator, params, rng)?;
         let threshold = fit_threshold(&fit.normal_scores, params.target_fpr);
         let mut known_kinds: Vec<String> = split.known.iter().map(|(_, k)| k.clone()).collect();
@@ -252,6 +235,68 @@ impl Detector {
     pub fn labels(&self) -> Option<&LabelSpec> {
         self.labels.as_ref()
     }
+}
+
+/// What `auto` searches on: one preprocessing of every normal and known row, the encoded
+/// normal and known rows, and the box around them.
+fn auto_inputs(
+    data: &TrainingSet,
+    params: &CheckedParams,
+) -> Result<(Preprocessor, Matrix, Matrix, UniformBox)> {
+    let (table, split) = (data.table(), data.split());
+    let known_rows: Vec<usize> = split.known.iter().map(|(r, _)| *r).collect();
+    let rows: Vec<usize> = split.normal.iter().chain(&known_rows).copied().collect();
+    let preprocessor = Preprocessor::fit(table, &rows, params.max_categories)?;
+    let n_features = preprocessor.n_features();
+    crate::memory::ensure_fits(
+        crate::memory::product(&[rows.len() * 4, n_features, 4]),
+        &format!(
+            "encoding {} training rows of {n_features} features",
+            rows.len()
+        ),
+        "train on a sample of the rows, or lower --max-categories",
+    )?;
+    let normal = preprocessor.transform_rows(table, &split.normal)?;
+    let known = preprocessor.transform_rows(table, &known_rows)?;
+    let generator = UniformBox::fit(
+        &Matrix::vstack(&[&normal, &known]),
+        &preprocessor.layout(),
+        params.margin as f32,
+    );
+    Ok((preprocessor, normal, known, generator))
+}
+
+/// Every `auto` candidate's held-out scores and its test scores (the mean of its fold models'
+/// standardised scores), for studying the choice offline: `__bench::auto_study`.
+pub(crate) fn auto_study(
+    data: &TrainingSet,
+    params: &CheckedParams,
+    test: &Table,
+) -> Result<Vec<crate::__bench::StudiedCandidate>> {
+    let (preprocessor, normal, known, generator) = auto_inputs(data, params)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
+    let fit = fit_auto(&normal, &known, &preprocessor, &generator, params, &mut rng)?;
+    let x = preprocessor.transform(test)?;
+    fit.fitted
+        .into_iter()
+        .map(|c| {
+            let mut test_scores = vec![0.0f32; x.rows];
+            for (model, scale) in &c.models {
+                let mut s = model.scores(&x)?;
+                scale.apply(&mut s);
+                for (t, v) in test_scores.iter_mut().zip(s) {
+                    *t += v / c.models.len() as f32;
+                }
+            }
+            Ok(crate::__bench::StudiedCandidate {
+                name: c.name,
+                held_normal: c.held.normal,
+                held_known: c.held.known,
+                held_shapes: c.held.shapes,
+                test_scores,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

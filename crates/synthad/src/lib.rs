@@ -78,6 +78,25 @@ pub mod __bench {
         }
     }
 
+    /// One `auto` candidate as studied offline: its held-out scores (normals, known
+    /// anomalies, each synthetic shape) and its test scores.
+    pub struct StudiedCandidate {
+        pub name: String,
+        pub held_normal: Vec<f32>,
+        pub held_known: Vec<f32>,
+        pub held_shapes: Vec<Vec<f32>>,
+        pub test_scores: Vec<f32>,
+    }
+
+    /// Runs `auto`'s search and returns every candidate's scores.
+    pub fn auto_study(
+        data: &crate::ingest::TrainingSet,
+        params: &CheckedParams,
+        test: &crate::ingest::Table,
+    ) -> crate::Result<Vec<StudiedCandidate>> {
+        crate::detector::auto_study(data, params, test)
+    }
+
     /// The training loop alone, on prepared sets.
     pub fn fit_model(
         train: &LabeledSet,

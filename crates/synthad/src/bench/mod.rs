@@ -12,14 +12,20 @@ use crate::choice::Choice;
 use crate::detector::Detector;
 use crate::error::{Error, Result};
 use crate::evaluate::{evaluate, metrics, Report};
-use crate::train::{DetectorKind, Mode, Precision, TrainParams};
+use crate::train::{DetectorKind, Leaderboard, Mode, Precision, TrainParams};
 
 pub use scenarios::{available, load, ScenarioData};
 
 /// A detector the bench can run: fit on a scenario's training rows, score its test rows.
 pub trait BenchMethod: Send + Sync {
     fn name(&self) -> &str;
-    fn fit_score(&self, data: &ScenarioData, seed: u64) -> Result<Vec<f32>>;
+    fn fit_score(&self, data: &ScenarioData, seed: u64) -> Result<MethodRun>;
+}
+
+/// One fit's test scores, and for `auto` what it chose.
+pub struct MethodRun {
+    pub scores: Vec<f32>,
+    pub leaderboard: Option<Leaderboard>,
 }
 
 /// A detector in one of its modes, with given hyperparameters.
@@ -33,14 +39,17 @@ impl BenchMethod for DetectorMethod {
         &self.name
     }
 
-    fn fit_score(&self, data: &ScenarioData, seed: u64) -> Result<Vec<f32>> {
+    fn fit_score(&self, data: &ScenarioData, seed: u64) -> Result<MethodRun> {
         let params = TrainParams {
             seed,
             ..self.params.clone()
         }
         .check()?;
         let (detector, _) = Detector::fit(&data.train, &params)?;
-        detector.decision_function(&data.test)
+        Ok(MethodRun {
+            scores: detector.decision_function(&data.test)?,
+            leaderboard: detector.leaderboard().cloned(),
+        })
     }
 }
 
@@ -166,6 +175,9 @@ pub struct RunRecord {
     /// The test rows' scores, in the scenario's test order.
     #[serde(skip)]
     pub scores: Vec<f32>,
+    /// What `auto` tried and chose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaderboard: Option<Leaderboard>,
 }
 
 /// Runs every method on every scenario for every seed. Each seed's scenario is built once, so
@@ -183,9 +195,10 @@ pub fn run(
             let data = load(name, data_dir, seed)?;
             for method in methods {
                 let started = Instant::now();
-                let scores = method.fit_score(&data, seed).map_err(|e| {
+                let run = method.fit_score(&data, seed).map_err(|e| {
                     Error::Training(format!("{} on {name} (seed {seed}): {e}", method.name()))
                 })?;
+                let scores = run.scores;
                 let seconds = started.elapsed().as_secs_f64();
                 let report = evaluate(&scores, &data.test_kinds, &data.seen_kinds, None);
                 let pr_curve = (seed == seeds[0]).then(|| {
@@ -200,6 +213,7 @@ pub fn run(
                     seconds,
                     pr_curve,
                     scores,
+                    leaderboard: run.leaderboard,
                 };
                 on_record(&record);
                 records.push(record);

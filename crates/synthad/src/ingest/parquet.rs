@@ -35,13 +35,36 @@ pub(super) struct ParquetChunks {
     empty: Vec<RawColumn>,
     reader: ParquetRecordBatchReader,
     emitted: usize,
+    /// After an error the reader's state is unknown: no more batches.
+    failed: bool,
+}
+
+/// Runs the Parquet reader, turning a panic inside it into an error: the parquet crate still
+/// panics on some damaged files (fuzzing found "Decoder for dict should have been set";
+/// arrow-rs is replacing such panics with errors release by release).
+fn contained<T>(path: &Path, read: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "the reader failed".into());
+        Err(parse_error(
+            path,
+            &format!("the file is damaged ({message})"),
+        ))
+    })
 }
 
 impl ParquetChunks {
     pub(super) fn open(input: ParquetInput, chunk_rows: usize) -> Result<ParquetChunks> {
         match input {
-            ParquetInput::File(path, file) => Self::from_reader(path, file, chunk_rows),
-            ParquetInput::Bytes(path, bytes) => Self::from_reader(path, bytes, chunk_rows),
+            ParquetInput::File(path, file) => {
+                contained(&path.clone(), || Self::from_reader(path, file, chunk_rows))
+            }
+            ParquetInput::Bytes(path, bytes) => {
+                contained(&path.clone(), || Self::from_reader(path, bytes, chunk_rows))
+            }
         }
     }
 
@@ -69,6 +92,7 @@ impl ParquetChunks {
             empty,
             reader,
             emitted: 0,
+            failed: false,
         })
     }
 }
@@ -77,23 +101,29 @@ impl Iterator for ParquetChunks {
     type Item = Result<RawTable>;
 
     fn next(&mut self) -> Option<Result<RawTable>> {
-        let batch = match self.reader.next()? {
-            Ok(batch) => batch,
-            Err(e) => return Some(Err(parse_error(&self.path, &e))),
-        };
-        let mut columns = self.empty.clone();
-        if let Err(e) = append_batch(&batch, &mut columns) {
-            return Some(Err(parse_error(&self.path, &e)));
+        if self.failed {
+            return None;
         }
-        let first_row = self.emitted;
-        self.emitted += batch.num_rows();
-        Some(Ok(RawTable {
-            path: self.path.clone(),
-            names: self.names.clone(),
-            has_header: true,
-            first_row,
-            columns,
-        }))
+        let path = self.path.clone();
+        let next = contained(&path, || {
+            let batch = match self.reader.next() {
+                None => return Ok(None),
+                Some(batch) => batch.map_err(|e| parse_error(&self.path, &e))?,
+            };
+            let mut columns = self.empty.clone();
+            append_batch(&batch, &mut columns).map_err(|e| parse_error(&self.path, &e))?;
+            let first_row = self.emitted;
+            self.emitted += batch.num_rows();
+            Ok(Some(RawTable {
+                path: self.path.clone(),
+                names: self.names.clone(),
+                has_header: true,
+                first_row,
+                columns,
+            }))
+        });
+        self.failed = next.is_err();
+        next.transpose()
     }
 }
 

@@ -12,6 +12,10 @@
 //! from the best single candidate and adds one only where the estimate rises. A candidate's
 //! model is the mean of its fold models (bagging), so nothing is fitted twice; the threshold
 //! comes from the held-out scores of the training normals.
+//!
+//! The time budget: once a candidate's first fold is fitted its cost is known, and it is
+//! finished only if its other folds fit in what is left; otherwise it and every candidate
+//! after it are skipped (never half-used). The first candidate always finishes.
 
 use std::time::Instant;
 
@@ -32,14 +36,18 @@ use crate::prepare::{FeatureBlock, Matrix, Preprocessor};
 use crate::synthesize::{shapes, AnomalyGenerator, UniformBox};
 
 /// The default candidates, cheapest first: a budget that runs out drops the costliest.
-pub(crate) const DEFAULT_CANDIDATES: [&str; 6] = [
+pub(crate) const DEFAULT_CANDIDATES: [&str; 5] = [
     "iforest",
     "gbt",
     "deepsad",
     "gbt+synthetic",
-    "abc+synthetic",
     "deepsad+synthetic",
 ];
+
+/// Rows of each class a fold model trains on at most: past a few thousand rows these
+/// detectors gain little, and the search's cost stays bounded on large files. The folds draw
+/// different samples, so together they still see most rows.
+const MAX_FOLD_ROWS: usize = 4000;
 
 /// The parameters of candidate `name` (a bench method name) inside an `auto` fit: its
 /// detector's defaults, with the data-side settings of `base`.
@@ -77,24 +85,26 @@ pub(crate) struct AutoFit {
     pub model: Model,
     pub normal_scores: Vec<f32>,
     pub report: TrainReport,
+    /// Every candidate that finished, chosen or not (for studies of the choice).
+    pub fitted: Vec<Fitted>,
 }
 
 /// Held-out scores of one candidate, pooled over the folds.
-struct HeldOut {
-    normal: Vec<f32>,
-    known: Vec<f32>,
+pub(crate) struct HeldOut {
+    pub normal: Vec<f32>,
+    pub known: Vec<f32>,
     /// Per shape, in [`SHAPE_NAMES`] order.
-    shapes: Vec<Vec<f32>>,
+    pub shapes: Vec<Vec<f32>>,
 }
 
 const SHAPE_NAMES: [&str; 4] = ["uniform", "local", "dependency", "clustered"];
 
 /// A candidate that finished: its fold models with their standardisation, and its held-out
 /// scores.
-struct Fitted {
-    name: String,
-    models: Vec<(Model, Standardize)>,
-    held: HeldOut,
+pub(crate) struct Fitted {
+    pub name: String,
+    pub models: Vec<(Model, Standardize)>,
+    pub held: HeldOut,
 }
 
 /// Rows the search scores in each fold: its normals, known anomalies and shapes.
@@ -153,8 +163,9 @@ pub(crate) fn fit_auto(
         };
         for (f, fold) in folds.iter().enumerate() {
             // After the first fold, the candidate's cost is known: finish it only if the
-            // other folds fit in what is left of the budget.
-            if f == 1 {
+            // other folds fit in what is left of the budget. The first candidate always
+            // finishes, so that there is a model.
+            if f == 1 && !fitted.is_empty() {
                 let fold_seconds = candidate_started.elapsed().as_secs_f64();
                 let left = settings.budget_seconds - started.elapsed().as_secs_f64();
                 if fold_seconds * (folds.len() - 1) as f64 > left {
@@ -201,12 +212,6 @@ pub(crate) fn fit_auto(
             held,
         });
     }
-    if fitted.is_empty() {
-        return Err(Error::Training(format!(
-            "auto: no candidate finished within the budget of {} s; raise --budget",
-            settings.budget_seconds
-        )));
-    }
 
     let (counts, rule) = select(&fitted);
     let rounds: usize = counts.iter().sum();
@@ -247,6 +252,7 @@ pub(crate) fn fit_auto(
         }),
         normal_scores: combined.normal,
         report,
+        fitted,
     })
 }
 
@@ -311,15 +317,25 @@ fn fit_in_fold(
         let (held, kept) = hold_out(&rows, fraction);
         [x.select_rows(held), x.select_rows(kept)]
     };
-    let normal = split(&fold.normal_train, params.validation_fraction, &mut rng);
-    let rows = fold.normal_train.rows + fold.known_train.rows;
+    let sample = |x: &Matrix, rng: &mut ChaCha8Rng| -> Matrix {
+        if x.rows <= MAX_FOLD_ROWS {
+            return x.clone();
+        }
+        let mut rows: Vec<usize> = (0..x.rows).collect();
+        rows.shuffle(rng);
+        rows.truncate(MAX_FOLD_ROWS);
+        x.select_rows(&rows)
+    };
+    let (normal_train, known_train) = (
+        sample(&fold.normal_train, &mut rng),
+        sample(&fold.known_train, &mut rng),
+    );
+    let normal = split(&normal_train, params.validation_fraction, &mut rng);
+    let rows = normal_train.rows + known_train.rows;
     let known = if params.selects_on_validation(rows) {
-        split(&fold.known_train, params.validation_fraction, &mut rng)
+        split(&known_train, params.validation_fraction, &mut rng)
     } else {
-        [
-            Matrix::zeros(0, fold.known_train.cols),
-            fold.known_train.clone(),
-        ]
+        [Matrix::zeros(0, known_train.cols), known_train]
     };
     let data = TrainingData::from_encoded(
         normal,

@@ -142,6 +142,17 @@ impl BoostedTrees {
             .map_err(|e| Error::Training(format!("boosted trees: {e}")))?;
         let booster = GradientBooster::from_json(&state.booster)
             .map_err(|e| Error::Training(format!("boosted trees: {e}")))?;
+        // Prediction uses the first `prediction_iteration` trees (fuzzing found a file asking
+        // for more trees than it holds).
+        let rounds = booster.trees.len();
+        if [booster.prediction_iteration, booster.best_iteration]
+            .iter()
+            .any(|i| i.is_some_and(|i| i > rounds))
+        {
+            return Err(Error::Training(format!(
+                "boosted trees: the model asks for more boosting rounds than its {rounds} trees"
+            )));
+        }
         // Prediction walks `nodes[child]` until a leaf: every child must lie after its parent
         // (no loops) and inside the tree, and every split read a feature the model has.
         for tree in &booster.trees {
