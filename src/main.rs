@@ -4,7 +4,6 @@ mod args;
 mod commands;
 mod outputs;
 mod plot;
-mod process;
 mod progress;
 
 use std::process::ExitCode;
@@ -67,9 +66,9 @@ fn restore_sigpipe() {
 
 fn main() -> ExitCode {
     restore_sigpipe();
-    process::keep_freed_memory();
+    synthad::process::keep_freed_memory();
     let cli = Cli::parse();
-    process::set_threads(cli.threads.unwrap_or(0));
+    synthad::process::set_threads(cli.threads.unwrap_or(0));
     let result = match cli.command {
         Command::Train(args) => commands::train::run(args, cli.quiet),
         Command::Score(args) => commands::score::run(args),

@@ -42,6 +42,7 @@ pub mod ingest;
 pub mod memory;
 pub mod model_file;
 pub mod prepare;
+pub mod process;
 pub mod score;
 pub mod synthesize;
 pub mod train;

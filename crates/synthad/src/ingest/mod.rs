@@ -247,7 +247,10 @@ impl RawTable {
             columns,
         };
         if table.n_rows() == 0 {
-            return Err(Error::EmptyFile { path: table.path });
+            return Err(Error::bad_data(
+                &table.path,
+                "there are no rows; pass at least one",
+            ));
         }
         check_unique_names(&table)?;
         Ok(table)

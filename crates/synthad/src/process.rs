@@ -1,5 +1,6 @@
-//! Process-wide settings, made once at start (ripgrep keeps these in its binary too): the
-//! thread pools and the allocator's tuning. The library never touches them.
+//! Process-wide settings, made once at start by a front end (the command line, the Python
+//! module): the thread pools and the allocator's tuning. Nothing else in the library calls
+//! them, so an application embedding synthad keeps its own.
 
 /// Sets the number of threads used by the matrix kernels; 0 keeps rayon's default (all
 /// cores). Call before the first model is trained or scored.

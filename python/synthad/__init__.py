@@ -1,0 +1,366 @@
+"""synthad: semi-supervised anomaly detection with synthetic anomalies, in Python.
+
+The detector follows PyOD's ``BaseDetector`` contract — ``fit(X, y)`` with ``y == 1`` marking
+a known anomaly, ``decision_function`` (higher = more anomalous), ``predict`` at
+``threshold_``, ``predict_proba``, ``predict_confidence`` — and scikit-learn's estimator rules,
+over synthad's Rust core (``synthad._core``). Models save to the same file the ``synthad``
+command line reads and writes, and pickle through it.
+
+>>> import numpy as np, synthad
+>>> X = np.random.default_rng(0).normal(size=(500, 4))
+>>> y = (np.abs(X).max(axis=1) > 2.8).astype(int)   # a few labeled anomalies
+>>> model = synthad.SynthAD(detector="gbt").fit(X, y)
+>>> scores = model.decision_function(X)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+from sklearn.base import BaseEstimator, OutlierMixin
+
+from . import _core
+from ._core import InvalidInputError, ModelFileError, SynthadError
+
+__all__ = [
+    "SynthAD",
+    "load",
+    "set_threads",
+    "SynthadError",
+    "InvalidInputError",
+    "ModelFileError",
+    "__version__",
+]
+__version__ = _core.__version__
+
+# Keyword → (TrainParams field path, converter). Every option of `synthad train`.
+_PARAMS = {
+    "detector": ("detector", str),
+    "mode": ("mode", str),
+    "random_state": ("seed", int),
+    "hidden": ("hidden", lambda v: [int(w) for w in v]),
+    "loss": ("loss", str),
+    "precision": ("precision", str),
+    "lr": ("learning_rate", float),
+    "weight_decay": ("weight_decay", float),
+    "batch_size": ("batch_size", int),
+    "max_epochs": ("max_epochs", int),
+    "patience": ("patience", int),
+    "min_patience_steps": ("min_patience_steps", int),
+    "validation_fraction": ("validation_fraction", float),
+    "synthetic_ratio": ("synthetic_ratio", float),
+    "known_weight": ("known_weight", float),
+    "margin": ("margin", float),
+    "max_categories": ("max_categories", int),
+    "target_fpr": ("target_fpr", float),
+    "budget": ("auto.budget_seconds", float),
+    "candidates": ("auto.candidates", lambda v: [str(c) for c in v]),
+    "eta": ("deepsad.eta", float),
+    "representation": ("deepsad.representation", int),
+    "drocc_radius": ("drocc.radius", float),
+    "drocc_gamma": ("drocc.gamma", float),
+    "drocc_lambda": ("drocc.lambda", float),
+    "ascent_steps": ("drocc.ascent_steps", int),
+    "trees": ("trees.trees", int),
+    "max_leaves": ("trees.max_leaves", int),
+    "sample_size": ("trees.sample_size", int),
+}
+
+
+def set_threads(threads):
+    """Threads for training and scoring (0: all cores); before the first fit of the process."""
+    _core.set_threads(int(threads))
+
+
+def load(path):
+    """A detector from a model file, as written by ``save`` or by ``synthad train``."""
+    return SynthAD._from_core(_core.load(str(path)))
+
+
+def _columns(X):
+    """(names, columns, categorical names) of a numpy array, pandas DataFrame or pyarrow Table.
+
+    Numeric and boolean columns go as float64 arrays (NaN = missing); object, string and
+    category columns as lists of str (None = missing), read as categories — as the CLI
+    infers them from a file.
+    """
+    module = type(X).__module__.split(".")[0]
+    if module == "pyarrow":
+        X = X.to_pandas()
+        module = "pandas"
+    if module == "pandas" and hasattr(X, "columns"):
+        names, columns, categorical = [], [], []
+        for name in X.columns:
+            series = X[name]
+            kind = series.dtype.kind
+            names.append(str(name))
+            if kind in "biuf":
+                columns.append(np.ascontiguousarray(series.to_numpy(dtype="float64", na_value=np.nan)))
+            else:
+                values = [None if _is_missing(v) else str(v) for v in series.tolist()]
+                columns.append(values)
+                categorical.append(str(name))
+        return names, columns, categorical
+    from sklearn.utils import check_array
+
+    # scikit-learn's own checks and messages: 2-D, dense, not complex, at least one row and
+    # column; NaN is a missing value, infinity an error.
+    array = check_array(X, dtype=None, accept_sparse=False, ensure_all_finite="allow-nan")
+    if array.dtype.kind not in "biuf":
+        # Mixed or text arrays: every column as text categories.
+        columns = [[None if _is_missing(v) else str(v) for v in array[:, j]] for j in range(array.shape[1])]
+        names = [str(j) for j in range(array.shape[1])]
+        return names, columns, list(names)
+    array = np.asarray(array, dtype="float64")
+    names = [str(j) for j in range(array.shape[1])]
+    return names, [np.ascontiguousarray(array[:, j]) for j in range(array.shape[1])], []
+
+
+def _is_missing(value):
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+class SynthAD(OutlierMixin, BaseEstimator):
+    """Anomaly detector trained against known and synthetic anomalies.
+
+    Parameters are those of ``synthad train`` (``detector="auto"`` chooses and combines
+    detectors from the training rows; ``"classifier"`` is the paper's network; also
+    ``"deepsad"``, ``"abc"``, ``"drocc"``, ``"gbt"``, ``"iforest"``), plus PyOD's
+    ``contamination``: the share of training rows ``labels_`` and ``predict`` flag, through
+    ``threshold_``, the training scores' ``1 − contamination`` quantile. Parameters left at
+    None take the detector's defaults.
+
+    ``fit(X, y)``: ``y == 1`` marks a known anomaly, anything else a normal (or unlabeled) row;
+    ``y=None`` is unsupervised. ``kinds`` (optional, one per row) names the kind of each known
+    anomaly.
+    """
+
+    def __init__(self, detector="auto", mode="synthetic", contamination=0.1, random_state=None,
+                 hidden=None, loss=None, precision=None, lr=None, weight_decay=None,
+                 batch_size=None, max_epochs=None, patience=None, min_patience_steps=None,
+                 validation_fraction=None, synthetic_ratio=None, known_weight=None, margin=None,
+                 max_categories=None, target_fpr=None, budget=None, candidates=None, eta=None,
+                 representation=None, drocc_radius=None, drocc_gamma=None, drocc_lambda=None,
+                 ascent_steps=None, trees=None, max_leaves=None, sample_size=None):
+        self.detector = detector
+        self.mode = mode
+        self.contamination = contamination
+        self.random_state = random_state
+        self.hidden = hidden
+        self.loss = loss
+        self.precision = precision
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.min_patience_steps = min_patience_steps
+        self.validation_fraction = validation_fraction
+        self.synthetic_ratio = synthetic_ratio
+        self.known_weight = known_weight
+        self.margin = margin
+        self.max_categories = max_categories
+        self.target_fpr = target_fpr
+        self.budget = budget
+        self.candidates = candidates
+        self.eta = eta
+        self.representation = representation
+        self.drocc_radius = drocc_radius
+        self.drocc_gamma = drocc_gamma
+        self.drocc_lambda = drocc_lambda
+        self.ascent_steps = ascent_steps
+        self.trees = trees
+        self.max_leaves = max_leaves
+        self.sample_size = sample_size
+
+    # -- fitting ---------------------------------------------------------------------------
+
+    def _params_json(self):
+        params = {}
+        for keyword, (path, convert) in _PARAMS.items():
+            value = getattr(self, keyword)
+            if value is None:
+                continue
+            if keyword == "random_state":
+                value = _seed(value)
+            try:
+                value = convert(value)
+            except (TypeError, ValueError) as e:
+                raise InvalidInputError(f"{keyword}={value!r}: {e}") from None
+            node = params
+            *parents, leaf = path.split(".")
+            for p in parents:
+                node = node.setdefault(p, {})
+            node[leaf] = value
+        return json.dumps(params)
+
+    def fit(self, X, y=None, kinds=None):
+        """Fit on rows ``X``; ``y == 1`` marks a known anomaly (PyOD's convention)."""
+        if not (isinstance(self.contamination, (int, float)) and 0 < self.contamination <= 0.5):
+            raise InvalidInputError(
+                f"contamination must be in (0, 0.5], got {self.contamination!r}")
+        names, columns, categorical = _columns(X)
+        rows = len(columns[0]) if columns else 0
+        if rows < 2:
+            raise InvalidInputError(
+                f"n_samples={rows}: fitting needs at least 2 rows (one to train on, one to validate)")
+        roles = _roles(y, kinds, rows)
+        self._model = _core.fit(names, columns, categorical, roles, self._params_json())
+        self.n_features_in_ = len(names)
+        if _module_of(X) in ("pandas", "pyarrow"):
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        self.decision_scores_ = self.decision_function(X)
+        self._process_decision_scores()
+        return self
+
+    def _process_decision_scores(self):
+        """PyOD's thresholding: the training scores' (1 − contamination) quantile."""
+        self.threshold_ = float(np.percentile(self.decision_scores_, 100 * (1 - self.contamination)))
+        self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
+        self._mu = float(np.mean(self.decision_scores_))
+        self._sigma = float(np.std(self.decision_scores_))
+
+    # -- scoring -----------------------------------------------------------------------------
+
+    def _check_fitted(self):
+        if not hasattr(self, "_model"):
+            from sklearn.exceptions import NotFittedError
+            raise NotFittedError("this SynthAD is not fitted yet; call fit first")
+
+    def decision_function(self, X):
+        """Anomaly scores of the rows of ``X``: higher is more anomalous."""
+        self._check_fitted()
+        names, columns, _ = _columns(X)
+        expected = list(self._model.feature_names_in)
+        if _module_of(X) in ("pandas", "pyarrow"):
+            missing = [n for n in expected if n not in names]
+            if missing:
+                raise InvalidInputError(
+                    f"X lacks the column(s) {missing} the model was fitted on (it has {names})")
+        elif len(names) != len(expected):
+            raise InvalidInputError(
+                f"X has {len(names)} features, but SynthAD is expecting {len(expected)} features "
+                "as input")
+        else:
+            names = expected  # an array's columns are the fitted columns, in order
+        return np.asarray(self._model.decision_function(names, columns), dtype="float64")
+
+    def predict(self, X, return_confidence=False):
+        """1 for rows scoring above ``threshold_``, else 0."""
+        labels = (self.decision_function(X) > self.threshold_).astype(int)
+        if return_confidence:
+            return labels, self.predict_confidence(X)
+        return labels
+
+    def predict_proba(self, X, method="linear", return_confidence=False):
+        """(n, 2) probabilities of [normal, anomaly]: PyOD's "linear" (the training scores'
+        range scaled to [0, 1]) or "unify" (Kriegel et al. 2011's Gaussian scaling)."""
+        self._check_fitted()
+        scores = self.decision_function(X)
+        if method == "linear":
+            lo, hi = float(np.min(self.decision_scores_)), float(np.max(self.decision_scores_))
+            anomaly = np.clip((scores - lo) / (hi - lo if hi > lo else 1.0), 0.0, 1.0)
+        elif method == "unify":
+            from scipy.special import erf
+            anomaly = np.clip(erf((scores - self._mu) / (self._sigma * np.sqrt(2) or 1.0)), 0.0, 1.0)
+        else:
+            raise InvalidInputError(f'method must be "linear" or "unify", got {method!r}')
+        proba = np.column_stack([1.0 - anomaly, anomaly])
+        if return_confidence:
+            return proba, self.predict_confidence(X)
+        return proba
+
+    def predict_confidence(self, X):
+        """How sure each ``predict`` label is, in [0, 1] (PyOD's, after Perini et al. 2020)."""
+        from scipy.stats import binom
+        self._check_fitted()
+        scores = self.decision_function(X)
+        n = len(self.decision_scores_)
+        sorted_train = np.sort(self.decision_scores_)
+        below = np.searchsorted(sorted_train, scores, side="right")
+        posterior = (1 + below) / (2 + n)
+        confidence = 1 - binom.cdf(n - int(n * self.contamination), n, posterior)
+        predicted = scores > self.threshold_
+        confidence[~predicted] = 1 - confidence[~predicted]
+        return confidence
+
+    # -- the model file and pickling ---------------------------------------------------------
+
+    @property
+    def detector_(self):
+        """The detector fitted ("auto" keeps its choice in ``leaderboard_``)."""
+        self._check_fitted()
+        return self._model.detector
+
+    @property
+    def leaderboard_(self):
+        """What ``detector="auto"`` tried and chose (a dict), else None."""
+        self._check_fitted()
+        text = self._model.leaderboard_json
+        return json.loads(text) if text else None
+
+    def save(self, path):
+        """Writes the model file (the CLI's format; atomic)."""
+        self._check_fitted()
+        self._model.save(str(path))
+
+    @classmethod
+    def _from_core(cls, model):
+        params = json.loads(model.params_json)
+        detector = cls(detector=params["detector"], mode=params["mode"],
+                       random_state=params["seed"])
+        detector._model = model
+        detector.n_features_in_ = len(model.feature_names_in)
+        return detector
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        if "_model" in state:
+            # The model travels as its model file: no code runs on unpickling.
+            state["_model"] = bytes(self._model.to_bytes())
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("_model"), (bytes, bytearray)):
+            state["_model"] = _core.from_bytes(state["_model"])
+        self.__dict__.update(state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        return tags
+
+
+def _module_of(X):
+    return type(X).__module__.split(".")[0]
+
+
+def _seed(value):
+    if isinstance(value, (int, np.integer)):
+        return int(value) % (1 << 64)
+    if isinstance(value, np.random.RandomState):
+        return int(value.randint(0, 2**31 - 1))
+    raise InvalidInputError(f"random_state must be an int or a RandomState, got {value!r}")
+
+
+def _roles(y, kinds, rows):
+    """One role per row: None normal or unlabeled, a kind name for a known anomaly."""
+    if y is None:
+        if kinds is not None:
+            raise InvalidInputError("kinds= needs y, the known anomalies it names")
+        return [None] * rows
+    y = np.asarray(y).ravel()
+    if len(y) != rows:
+        raise InvalidInputError(f"y has {len(y)} labels for {rows} rows")
+    if kinds is not None:
+        kinds = list(kinds)
+        if len(kinds) != rows:
+            raise InvalidInputError(f"kinds has {len(kinds)} entries for {rows} rows")
+    return [
+        (str(kinds[i]) if kinds is not None and kinds[i] is not None else "1") if y[i] == 1 else None
+        for i in range(rows)
+    ]
