@@ -229,6 +229,14 @@ class SynthAD(OutlierMixin, BaseEstimator):
             from sklearn.exceptions import NotFittedError
             raise NotFittedError("this SynthAD is not fitted yet; call fit first")
 
+    def _check_training_scores(self):
+        self._check_fitted()
+        if not hasattr(self, "decision_scores_"):
+            raise InvalidInputError(
+                "this model was loaded from a model file, which keeps no training scores: "
+                "predict_proba and predict_confidence need them. Fit it, or pickle the fitted "
+                "SynthAD instead of saving it")
+
     def decision_function(self, X):
         """Anomaly scores of the rows of ``X``: higher is more anomalous."""
         self._check_fitted()
@@ -257,7 +265,7 @@ class SynthAD(OutlierMixin, BaseEstimator):
     def predict_proba(self, X, method="linear", return_confidence=False):
         """(n, 2) probabilities of [normal, anomaly]: PyOD's "linear" (the training scores'
         range scaled to [0, 1]) or "unify" (Kriegel et al. 2011's Gaussian scaling)."""
-        self._check_fitted()
+        self._check_training_scores()
         scores = self.decision_function(X)
         if method == "linear":
             lo, hi = float(np.min(self.decision_scores_)), float(np.max(self.decision_scores_))
@@ -275,7 +283,7 @@ class SynthAD(OutlierMixin, BaseEstimator):
     def predict_confidence(self, X):
         """How sure each ``predict`` label is, in [0, 1] (PyOD's, after Perini et al. 2020)."""
         from scipy.stats import binom
-        self._check_fitted()
+        self._check_training_scores()
         scores = self.decision_function(X)
         n = len(self.decision_scores_)
         sorted_train = np.sort(self.decision_scores_)
@@ -313,6 +321,9 @@ class SynthAD(OutlierMixin, BaseEstimator):
                        random_state=params["seed"])
         detector._model = model
         detector.n_features_in_ = len(model.feature_names_in)
+        # A model file holds no training scores: its own threshold (fitted on held-out normal
+        # rows, the one `synthad score --predict` uses) stands in for PyOD's.
+        detector.threshold_ = float(model.threshold)
         return detector
 
     def __getstate__(self):

@@ -46,6 +46,15 @@ def test_cli_model_scores_identically_in_python(cli, table, tmp_path, detector):
     got = loaded.decision_function(frame.drop(columns="label")).astype(np.float32)
     np.testing.assert_array_equal(got, expected)
 
+    # A loaded model flags at the model file's threshold, as `synthad score --predict` does.
+    out = tmp_path / "flags.csv"
+    subprocess.run([cli, "score", "-q", "--model", str(model), "--data", str(path), "--out", str(out),
+                    "--predict"], check=True)
+    flags = pd.read_csv(out)["anomaly"].to_numpy()
+    np.testing.assert_array_equal(loaded.predict(frame.drop(columns="label")), flags)
+    with pytest.raises(ValueError, match="no training scores"):
+        loaded.predict_proba(frame.drop(columns="label"))
+
 
 def test_python_model_scores_identically_on_the_cli(cli, table, tmp_path):
     path, frame = table

@@ -30,6 +30,10 @@ fn main() {
     std::fs::create_dir_all(&out).expect("the output directory");
     for scenario in bench::available(&data_dir) {
         for &seed in &seeds {
+            let path = out.join(format!("{scenario}.{seed}.json"));
+            if path.exists() {
+                continue; // written by an earlier run: the study resumes where it stopped
+            }
             let data = bench::load(&scenario, &data_dir, seed).expect("the scenario");
             let mut params = TrainParams {
                 seed,
@@ -58,7 +62,6 @@ fn main() {
                     "test_scores": c.test_scores,
                 })).collect::<Vec<_>>(),
             });
-            let path = out.join(format!("{scenario}.{seed}.json"));
             std::fs::write(&path, json.to_string()).expect("writing");
             eprintln!(
                 "{scenario} seed {seed}: {} candidates, {:.1} s",
