@@ -2,13 +2,16 @@
 
     python3 bench/anchors_table.py docs/results/bench.json ../shared/ANCHORS.md
     python3 bench/anchors_table.py docs/results/bench.json ../shared/ANCHORS.md --ranks
+    python3 bench/anchors_table.py docs/results/bench-auto.json ../shared/ANCHORS.md --auto
 
 Prints markdown tables (AUPR overall, seen, unseen): synthad's methods, then the anchors, with
 the best cell of each row in bold; after each, the best synthad method against the best anchor
 per scenario. With --ranks: each synthad method's mean AUPR rank among the nine anchors plus
 itself (rank 1 = best; per scenario, by mean AUPR over seeds rounded to the anchors' three
 decimals, ties sharing their average rank), and, for reference, each anchor's mean rank among
-the anchors plus the synthad method ranked best. Standard library only.
+the anchors plus the synthad method ranked best. With --auto: per scenario, what `auto` chose
+(each candidate's mean weight over seeds), its fitting time against the paper's classifier
+(`synthetic`), and AUPR on unseen kinds beside `synthetic`'s. Standard library only.
 """
 import json
 import re
@@ -83,11 +86,54 @@ def ranks(bench, anchors):
             print(f"| {a} | {mean:.2f} |")
 
 
+def auto_report(bench):
+    runs = bench["runs"]
+    by = lambda s, m: [r for r in runs if r["scenario"] == s and r["method"] == m]
+    names = []
+    for r in runs:
+        for c in (r.get("leaderboard") or {}).get("candidates", []):
+            if c["name"] not in names:
+                names.append(c["name"])
+    print("| scenario | " + " | ".join(names) + " | auto s / synthetic s (max over seeds) |")
+    print("|---|" + "---|" * (len(names) + 1))
+    ratios, unseen = [], []
+    for s in bench["scenarios"]:
+        auto, synthetic = by(s, "auto"), by(s, "synthetic")
+        if not auto:
+            continue
+        weights = []
+        for n in names:
+            w = [next((c["weight"] for c in r["leaderboard"]["candidates"] if c["name"] == n), 0.0)
+                 for r in auto]
+            weights.append(sum(w) / len(w))
+        seconds = {r["seed"]: r["seconds"] for r in synthetic}
+        per_seed = [r["seconds"] / seconds[r["seed"]] for r in auto if r["seed"] in seconds]
+        ratio = (f"{sum(per_seed) / len(per_seed):.1f}x ({max(per_seed):.1f}x)" if per_seed else "-")
+        ratios.extend(per_seed)
+        print(f"| {s} | " + " | ".join(f"{w:.2f}" if w else "-" for w in weights) + f" | {ratio} |")
+        a = [r["report"]["unseen_aupr"] for r in auto if r["report"].get("unseen_aupr") is not None]
+        b = [r["report"]["unseen_aupr"] for r in synthetic if r["report"].get("unseen_aupr") is not None]
+        if a and b:
+            unseen.append((s, sum(a) / len(a), sum(b) / len(b)))
+    if ratios:
+        print(f"\nauto's fitting time over synthetic's: mean {sum(ratios) / len(ratios):.1f}x, "
+              f"largest {max(ratios):.1f}x (one scenario and seed).")
+    if unseen:
+        print("\n| scenario | unseen AUPR auto | unseen AUPR synthetic |")
+        print("|---|---|---|")
+        for s, a, b in unseen:
+            print(f"| {s} | {a:.3f} | {b:.3f} |")
+        mean = lambda i: sum(u[i] for u in unseen) / len(unseen)
+        print(f"| mean | {mean(1):.3f} | {mean(2):.3f} |")
+
+
 def main():
     bench = json.load(open(sys.argv[1], encoding="utf-8"))
     anchors = parse_anchors(sys.argv[2])
     if "--ranks" in sys.argv[3:]:
         return ranks(bench, anchors)
+    if "--auto" in sys.argv[3:]:
+        return auto_report(bench)
     ours = {(r["scenario"], r["method"]): r for r in bench["summary"]}
     methods = bench["methods"]
     for key, title in [("aupr", "AUPR, all test anomalies"),

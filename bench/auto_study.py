@@ -64,9 +64,9 @@ def held_estimate(cands, weights, seen_weight, shape_set):
     return seen_weight * seen + (1 - seen_weight) * shape_mean
 
 
-def greedy(cands, seen_weight, shape_set, rounds=10):
-    counts = [0] * len(cands)
-    best = float("-inf")
+def greedy(cands, seen_weight, shape_set, rounds=10, start=None):
+    counts = list(start) if start else [0] * len(cands)
+    best = held_estimate(cands, counts, seen_weight, shape_set) if start else float("-inf")
     for _ in range(rounds):
         trial = []
         for i in range(len(cands)):
@@ -91,6 +91,10 @@ def best_single(cands, seen_weight, shape_set):
 ALL_SHAPES = [0, 1, 2, 3]  # uniform, local, dependency, clustered
 
 
+def plain(cands):
+    return [int("+" not in x["name"]) for x in cands]
+
+
 def evidence(cands, k0=10):
     k = len(cands[0]["held_known"])
     return k / (k + k0)
@@ -104,6 +108,23 @@ RULES = {
     "best single ½ ½": lambda c: best_single(c, 0.5, ALL_SHAPES),
     "best single seen": lambda c: best_single(c, 1.0, ALL_SHAPES),
     "equal weights, all": lambda c: [1] * len(c),
+    "greedy seen only from all": lambda c: greedy(c, 1.0, ALL_SHAPES, start=[1] * len(c)),
+    "greedy ¾ seen from all": lambda c: greedy(c, 0.75, ALL_SHAPES, start=[1] * len(c)),
+    "greedy ½ seen from all": lambda c: greedy(c, 0.5, ALL_SHAPES, start=[1] * len(c)),
+    "greedy seen only from all, 3 rounds": lambda c: greedy(c, 1.0, ALL_SHAPES, rounds=3, start=[1] * len(c)),
+    "greedy seen only from all x2": lambda c: greedy(c, 1.0, ALL_SHAPES, start=[2] * len(c)),
+    "equal, no iforest": lambda c: [int(x["name"] != "iforest") for x in c],
+    "equal, plain only": lambda c: [int("+" not in x["name"]) for x in c],
+    "greedy seen from plain, 3 rounds": lambda c: greedy(c, 1.0, ALL_SHAPES, rounds=3, start=plain(c)),
+    "greedy ¾ seen from plain, 3 rounds": lambda c: greedy(c, 0.75, ALL_SHAPES, rounds=3, start=plain(c)),
+    "greedy ½ seen from plain, 3 rounds": lambda c: greedy(c, 0.5, ALL_SHAPES, rounds=3, start=plain(c)),
+    "greedy seen from plain x2, 3 rounds": lambda c: greedy(c, 1.0, ALL_SHAPES, rounds=3, start=[2 * w for w in plain(c)]),
+    "greedy ¾ seen from plain, 3 rounds, k>=5": lambda c: plain(c) if len(c[0]["held_known"]) < 5 else greedy(c, 0.75, ALL_SHAPES, rounds=3, start=plain(c)),
+    "greedy ¾ seen from plain, 3 rounds, k>=10": lambda c: plain(c) if len(c[0]["held_known"]) < 10 else greedy(c, 0.75, ALL_SHAPES, rounds=3, start=plain(c)),
+    "greedy ¾ seen from plain, 5 rounds": lambda c: greedy(c, 0.75, ALL_SHAPES, rounds=5, start=plain(c)),
+    "greedy ¾ seen from plain, 2 rounds": lambda c: greedy(c, 0.75, ALL_SHAPES, rounds=2, start=plain(c)),
+    "greedy seen only from all, 1 round": lambda c: greedy(c, 1.0, ALL_SHAPES, rounds=1, start=[1] * len(c)),
+    "greedy seen only from all x2, 3 rounds": lambda c: greedy(c, 1.0, ALL_SHAPES, rounds=3, start=[2] * len(c)),
 }
 
 

@@ -113,11 +113,11 @@ const PER_DETECTOR: &str = "Per detector";
 #[derive(Args, Debug, Clone)]
 pub struct ParamArgs {
     /// The algorithm.
-    #[arg(long, value_parser = choice::<DetectorKind>(), default_value = "classifier", help_heading = DETECTOR)]
+    #[arg(long, value_parser = choice::<DetectorKind>(), default_value = "auto", help_heading = DETECTOR)]
     pub detector: DetectorKind,
-    /// What the anomaly class is made of.
-    #[arg(long, value_parser = choice::<Mode>(), default_value = "synthetic", help_heading = DETECTOR)]
-    pub mode: Mode,
+    /// What the anomaly class is made of [default: synthetic; auto chooses per candidate].
+    #[arg(long, value_parser = choice::<Mode>(), help_heading = DETECTOR)]
+    pub mode: Option<Mode>,
     /// Synthetic anomalies per normal training row.
     #[arg(long, default_value_t = TrainParams::default().synthetic_ratio, help_heading = DETECTOR)]
     pub synthetic_ratio: f64,
@@ -226,10 +226,28 @@ impl ParamArgs {
     /// The checked parameters; `columns` adds the preprocessing's, `target_fpr` the
     /// threshold's.
     pub fn params(&self, columns: &ColumnArgs, target_fpr: f64) -> Result<CheckedParams> {
+        if self.detector == DetectorKind::Auto {
+            let given = [
+                ("--mode", self.mode.is_some()),
+                ("--hidden", self.hidden.is_some()),
+                ("--lr", self.lr.is_some()),
+                ("--weight-decay", self.weight_decay.is_some()),
+                ("--batch-size", self.batch_size.is_some()),
+                ("--max-epochs", self.max_epochs.is_some()),
+                ("--patience", self.patience.is_some()),
+            ];
+            if let Some((flag, _)) = given.iter().find(|(_, given)| *given) {
+                bail!(
+                    "{flag} sets the training of one detector, but --detector auto (the \
+                     default) trains each of its candidates with that candidate's own \
+                     settings; pass --detector NAME (e.g. classifier) to set it"
+                );
+            }
+        }
         let defaults = TrainParams::for_detector(self.detector);
         Ok(TrainParams {
             detector: self.detector,
-            mode: self.mode,
+            mode: self.mode.unwrap_or(defaults.mode),
             hidden: self.hidden.clone().unwrap_or(defaults.hidden),
             loss: self.loss,
             learning_rate: self.lr.unwrap_or(defaults.learning_rate),

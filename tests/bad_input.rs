@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 
 use common::{path_str, run_err, run_ok};
 
-const TINY: [&str; 6] = [
+/// A small classifier: quick to fit (the CLI's default, auto, takes no network sizes).
+const TINY: [&str; 8] = [
+    "--detector",
+    "classifier",
     "--hidden",
     "8",
     "--max-epochs",
@@ -64,6 +67,17 @@ fn train_args<'a>(data: &'a str, model: &'a str) -> Vec<&'a str> {
         model,
     ];
     args.extend(TINY);
+    args
+}
+
+/// `args` with `extra` after them; a `--detector` in `extra` replaces TINY's.
+fn with<'a>(mut args: Vec<&'a str>, extra: &[&'a str]) -> Vec<&'a str> {
+    if extra.contains(&"--detector") {
+        if let Some(i) = args.iter().position(|a| *a == "--detector") {
+            args.drain(i..i + 2);
+        }
+    }
+    args.extend(extra);
     args
 }
 
@@ -259,8 +273,7 @@ fn invalid_hyperparameters_are_named() {
         ),
         (&["--detector", "svm"], "invalid value 'svm'"),
     ] {
-        let mut args = train_args(path_str(&data), path_str(&model));
-        args.extend(flags);
+        let args = with(train_args(path_str(&data), path_str(&model)), flags);
         let err = run_err(&args);
         assert!(err.contains(expected), "{flags:?}: {err}");
     }
@@ -272,6 +285,8 @@ fn invalid_hyperparameters_are_named() {
         "label",
         "--normal",
         "ok",
+        "--detector",
+        "classifier",
         "--mode",
         "vanilla",
         "--model",
@@ -288,9 +303,10 @@ fn scoring_precision_needs_a_neural_model() {
     let dir = tempfile::tempdir().unwrap();
     let data = write(dir.path(), "d.csv", &good_csv());
     let model = dir.path().join("m.synthad");
-    let mut args = train_args(path_str(&data), path_str(&model));
-    args.extend(["--detector", "gbt"]);
-    run_ok(&args);
+    run_ok(&with(
+        train_args(path_str(&data), path_str(&model)),
+        &["--detector", "gbt"],
+    ));
     let scores = dir.path().join("s.csv");
     let mut args = score_args(&model, &data, &scores);
     args.extend(["--precision", "f32"]);

@@ -122,6 +122,8 @@ fn score_runs_an_f32_model_in_bf16() {
         "ok",
         "--known",
         "bad",
+        "--detector",
+        "classifier",
         "--hidden",
         "64,64",
         "--max-epochs",

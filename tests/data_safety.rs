@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 
 use common::{path_str, run_err, run_ok, synthad};
 
-const TINY: [&str; 6] = [
+/// A small classifier: quick to fit (the CLI's default, auto, takes no network sizes).
+const TINY: [&str; 8] = [
+    "--detector",
+    "classifier",
     "--hidden",
     "8",
     "--max-epochs",

@@ -91,7 +91,7 @@ fn thyroid_synthetic_beats_vanilla_on_the_unseen_kind() {
     let mut reports = Vec::new();
     for mode in ["vanilla", "synthetic"] {
         let mut args = thyroid_train_args(&train_file);
-        args.extend(["--mode", mode]);
+        args.extend(["--detector", "classifier", "--mode", mode]);
         let report = train_score_eval(dir.path(), mode, &args, &[], &test_file, 3428);
         assert_eq!(report["overall"]["anomalies"], 250);
         assert_eq!(kind(&report, "1")["seen"], true);
@@ -144,7 +144,7 @@ fn nsl_kdd_synthetic_beats_vanilla_on_unseen_families() {
     let mut reports = Vec::new();
     for mode in ["vanilla", "synthetic"] {
         let mut args = train.to_vec();
-        args.extend(["--mode", mode]);
+        args.extend(["--detector", "classifier", "--mode", mode]);
         let report = train_score_eval(
             dir.path(),
             mode,
@@ -179,7 +179,7 @@ fn every_detector_runs_end_to_end_on_thyroid() {
     let dir = tempfile::tempdir().unwrap();
     let train_file = data.join("thyroid/ann-train.data");
     let test_file = data.join("thyroid/ann-test.data");
-    for detector in ["deepsad", "abc", "drocc", "gbt", "iforest"] {
+    for detector in ["deepsad", "abc", "drocc", "gbt", "iforest", "auto"] {
         let mut args = thyroid_train_args(&train_file);
         args.extend(["--detector", detector]);
         let report = train_score_eval(dir.path(), detector, &args, &[], &test_file, 3428);

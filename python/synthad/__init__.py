@@ -69,6 +69,11 @@ _PARAMS = {
 }
 
 
+# Keywords that tune one detector's training: `auto` trains its candidates with their own.
+_ONE_DETECTOR = ("hidden", "loss", "lr", "weight_decay", "batch_size", "max_epochs",
+                 "patience")
+
+
 def set_threads(threads):
     """Threads for training and scoring (0: all cores); before the first fit of the process."""
     _core.set_threads(int(threads))
@@ -126,8 +131,10 @@ class SynthAD(OutlierMixin, BaseEstimator):
     """Anomaly detector trained against known and synthetic anomalies.
 
     Parameters are those of ``synthad train`` (``detector="auto"`` chooses and combines
-    detectors from the training rows; ``"classifier"`` is the paper's network; also
-    ``"deepsad"``, ``"abc"``, ``"drocc"``, ``"gbt"``, ``"iforest"``), plus PyOD's
+    detectors from the training rows, each candidate with its own settings, so ``mode`` and the
+    training keywords — ``hidden``, ``lr``, ... — apply to a single detector only;
+    ``"classifier"`` is the paper's network; also ``"deepsad"``, ``"abc"``, ``"drocc"``,
+    ``"gbt"``, ``"iforest"``), plus PyOD's
     ``contamination``: the share of training rows ``labels_`` and ``predict`` flag, through
     ``threshold_``, the training scores' ``1 − contamination`` quantile. Parameters left at
     None take the detector's defaults.
@@ -178,6 +185,13 @@ class SynthAD(OutlierMixin, BaseEstimator):
     # -- fitting ---------------------------------------------------------------------------
 
     def _params_json(self):
+        if self.detector == "auto":
+            given = [k for k in _ONE_DETECTOR if getattr(self, k) is not None]
+            if given:
+                raise InvalidInputError(
+                    f"{given[0]} sets the training of one detector, but detector='auto' trains "
+                    "each of its candidates with that candidate's own defaults; pass "
+                    "detector=NAME (e.g. 'classifier') to set it")
         params = {}
         for keyword, (path, convert) in _PARAMS.items():
             value = getattr(self, keyword)

@@ -173,6 +173,7 @@ def test_pyarrow_table_scores_as_its_dataframe():
         (lambda X, y: SynthAD(**FAST).fit(X[:0], y[:0]), "0 sample"),
         (lambda X, y: SynthAD(**FAST).fit(X[:1], y[:1]), "n_samples=1"),
         (lambda X, y: SynthAD(random_state="seven").fit(X, y), "random_state"),
+        (lambda X, y: SynthAD(hidden=[8]).fit(X, y), "hidden sets the training of one detector"),
     ],
 )
 def test_bad_input_is_a_value_error(blobs, make, match):

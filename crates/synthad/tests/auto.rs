@@ -54,7 +54,9 @@ fn auto(candidates: &[&str], budget_seconds: f64) -> TrainParams {
 fn the_candidate_the_rows_support_gets_the_weight() {
     let (table, split) = center_pattern(600, 60, 1);
     let data = TrainingSet::new(table, split);
-    let params = auto(&["iforest", "gbt"], 300.0).check().unwrap();
+    // The hedge is Isolation Forest alone (it trains without synthetic anomalies); boosting
+    // against synthetic anomalies joins only if the held-out rows call for it.
+    let params = auto(&["iforest", "gbt+synthetic"], 300.0).check().unwrap();
     let (detector, _) = Detector::fit(&data, &params).unwrap();
     let board = detector.leaderboard().expect("auto keeps a leaderboard");
     let weight = |name: &str| {
@@ -75,12 +77,13 @@ fn the_candidate_the_rows_support_gets_the_weight() {
             .unwrap()
     };
     // Isolation cannot see a pattern inside the normal range; boosting learns it, and the
-    // choice follows. (Isolation may still join for the synthetic shapes it catches.)
-    assert!(seen("gbt") > 0.8 && seen("iforest") < 0.3, "{board:?}");
+    // selection adds it to the hedge until it outweighs isolation.
     assert!(
-        weight("gbt") >= weight("iforest") && weight("gbt") > 0.0,
+        seen("gbt+synthetic") > 0.8 && seen("iforest") < 0.3,
         "{board:?}"
     );
+    assert!(weight("gbt+synthetic") > weight("iforest"), "{board:?}");
+    assert!(board.rule.contains("addition"), "{}", board.rule);
 }
 
 #[test]
@@ -124,7 +127,16 @@ fn zero_one_and_two_known_anomalies_fit_and_score() {
         );
         if known == 0 {
             assert!(board.candidates.iter().all(|c| c.seen_aupr.is_none()));
+            // Boosted trees between normals and no anomalies would learn nothing.
+            let gbt = board.candidates.iter().find(|c| c.name == "gbt").unwrap();
+            assert_eq!(gbt.status, "skipped: no known anomalies to learn from");
         }
+        // Too few labels to choose by: the hedge, at equal weights.
+        assert!(board.rule.contains("too few"), "{}", board.rule);
+        let fitted = board.candidates.iter().filter(|c| c.status == "fitted");
+        assert!(fitted
+            .clone()
+            .all(|c| (c.weight - 1.0 / fitted.clone().count() as f64).abs() < 1e-9));
     }
 }
 

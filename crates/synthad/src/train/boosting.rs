@@ -111,6 +111,24 @@ impl BoostedTrees {
         let (train_x, val_x) = (column_major(&train.x), column_major(&validation.x));
         let (train_y, val_y) = (labels(train), labels(validation));
         let (train_w, val_w) = (weights(train), weights(validation));
+        // One class only (normals and no anomalies, say in one of auto's folds): forust's
+        // starting log-odds would be infinite. Start just short of certainty instead, so every
+        // score is finite and equal.
+        let weighted = |y: f64| {
+            train_y
+                .iter()
+                .zip(&train_w)
+                .map(|(&t, &w)| if t == y { w } else { 0.0 })
+                .sum::<f64>()
+        };
+        let (positive, negative) = (weighted(1.0), weighted(0.0));
+        if positive == 0.0 || negative == 0.0 {
+            let p =
+                (positive / (positive + negative).max(f64::MIN_POSITIVE)).clamp(1e-6, 1.0 - 1e-6);
+            booster = booster
+                .set_base_score((p / (1.0 - p)).ln())
+                .set_initialize_base_score(false);
+        }
         let evaluation = early_stopping.then(|| {
             vec![(
                 ColumnMatrix::new(&val_x, validation.len(), validation.x.cols),

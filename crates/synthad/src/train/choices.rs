@@ -103,9 +103,7 @@ impl Choice for DetectorKind {
             DetectorKind::Drocc => "DROCC: a classifier with adversarially searched negatives",
             DetectorKind::Gbt => "gradient-boosted trees",
             DetectorKind::IForest => "Isolation Forest on the normal rows (ignores --mode)",
-            DetectorKind::Auto => {
-                "chooses and combines the detectors above from the training rows (ignores --mode)"
-            }
+            DetectorKind::Auto => "chooses and combines the detectors above from the training rows",
         }
     }
 }

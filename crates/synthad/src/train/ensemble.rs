@@ -98,8 +98,8 @@ pub struct Candidate {
     pub seen_aupr: Option<f64>,
     /// AUPR of held-out synthetic anomalies of each shape against held-out normals.
     pub shapes_aupr: Vec<(String, f64)>,
-    /// The criterion the weights maximise: the mean of the seen AUPR (where there are known
-    /// anomalies) and the mean AUPR over shapes.
+    /// The criterion the selection maximises: ¾ of the seen AUPR (where there are known
+    /// anomalies) and ¼ of the mean AUPR over shapes.
     pub estimate: Option<f64>,
     pub seconds: f64,
     /// Its share of the combination.
