@@ -39,7 +39,12 @@ if [ -f "$data/thyroid/ann-train.data" ]; then
     # A model with a categorical column (nsl-kdd's protocol, service, flag).
     head -n 300 "$data/nsl-kdd/KDDTrain+_20Percent.txt" > "$seeds/nsl.txt"
     "$bin" train -q --data "$seeds/nsl.txt" --label-column 41 --ignore 42 --normal normal \
-        --hidden 8 --max-epochs 2 --max-categories 6 --model "$seeds/load_model/nsl.synthad"
+        --detector classifier --hidden 8 --max-epochs 2 --max-categories 6 \
+        --model "$seeds/load_model/nsl.synthad"
+    # auto's combined model (an ensemble of fold models of three detectors).
+    "$bin" train -q --data "$seeds/nsl.txt" --label-column 41 --ignore 42 --normal normal \
+        --known neptune --candidates iforest,gbt,deepsad --trees 3 --max-categories 6 \
+        --model "$seeds/load_model/auto.synthad"
     rm "$seeds/train.data" "$seeds/nsl.txt"
 else
     echo "note: no benchmark data at $data; fuzzing from the committed seeds only" >&2
