@@ -62,14 +62,18 @@ pub fn leaderboard_text(board: &Leaderboard) -> String {
 pub fn print_fit_summary(params: &TrainParams, report: &FitReport) {
     let name = params.describe();
     let t = &report.train;
+    if params.detector == DetectorKind::Auto {
+        // Each candidate draws its own synthetic rows inside its folds (the leaderboard).
+        eprintln!(
+            "{name}: {} normal + {} known training rows, {} features; {:.1} s",
+            report.normal_rows, report.known_rows, report.features, t.seconds
+        );
+        return;
+    }
     let rows = format!(
         "{name}: {} normal + {} known + {} synthetic training rows, {} features",
         report.normal_rows, report.known_rows, report.synthetic_rows, report.features,
     );
-    if params.detector == DetectorKind::Auto {
-        eprintln!("{rows}; {:.1} s", t.seconds);
-        return;
-    }
     if t.history.is_empty() {
         // Trees: fitted in one pass, no epochs.
         eprintln!("{rows}; {} trees, {:.1} s", t.epochs, t.seconds);
