@@ -33,6 +33,27 @@ fn a_parquet_file_whose_dictionary_page_is_missing() {
 }
 
 #[test]
+fn a_parquet_file_whose_column_range_is_negative() {
+    // read_parquet, 2026-11-30 (second run): the parquet crate panicked ("column start and
+    // length should not be negative") while planning a page read; the reader contains it.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/regressions/parquet-negative-column-range.parquet");
+    let bytes = std::fs::read(&path).unwrap();
+    let err = RawTable::from_bytes(
+        "damaged.parquet",
+        bytes,
+        Format::Parquet,
+        &ReadOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::Parse { message, .. } if message.contains("damaged")),
+        "{err}"
+    );
+    assert!(RawTable::read(&path, &ReadOptions::default()).is_err());
+}
+
+#[test]
 fn a_boosted_model_asking_for_more_rounds_than_it_has() {
     // load_model, 2026-11-30: a booster whose prediction_iteration exceeded its trees
     // panicked in forust's predict.
