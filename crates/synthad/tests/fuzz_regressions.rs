@@ -8,12 +8,11 @@ use synthad::ingest::{Format, RawTable, ReadOptions, Table, TrainingSet};
 use synthad::train::{DetectorKind, TrainParams};
 use synthad::{Detector, Error};
 
-#[test]
-fn a_parquet_file_whose_dictionary_page_is_missing() {
-    // read_parquet, 2026-11-30: the parquet crate panicked ("Decoder for dict should have been
-    // set") while reading the first batch.
+/// A kept fuzz input's path, and the error reading its bytes in memory gives.
+fn parquet_regression(name: &str) -> (std::path::PathBuf, Error) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/regressions/parquet-dict-decoder-unset.parquet");
+        .join("../../fuzz/regressions")
+        .join(name);
     let bytes = std::fs::read(&path).unwrap();
     let err = RawTable::from_bytes(
         "damaged.parquet",
@@ -22,6 +21,14 @@ fn a_parquet_file_whose_dictionary_page_is_missing() {
         &ReadOptions::default(),
     )
     .unwrap_err();
+    (path, err)
+}
+
+#[test]
+fn a_parquet_file_whose_dictionary_page_is_missing() {
+    // read_parquet, 2026-11-30: the parquet crate panicked ("Decoder for dict should have been
+    // set") while reading the first batch.
+    let (path, err) = parquet_regression("parquet-dict-decoder-unset.parquet");
     // Now refused already by the dictionary check's read of the page headers.
     assert!(matches!(&err, Error::Parse { .. }), "{err}");
     // Through the file reader and the chunked one alike.
@@ -34,16 +41,7 @@ fn a_parquet_file_whose_dictionary_page_is_missing() {
 fn a_parquet_file_whose_column_range_is_negative() {
     // read_parquet, 2026-11-30 (second run): the parquet crate panicked ("column start and
     // length should not be negative") while planning a page read; the reader contains it.
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/regressions/parquet-negative-column-range.parquet");
-    let bytes = std::fs::read(&path).unwrap();
-    let err = RawTable::from_bytes(
-        "damaged.parquet",
-        bytes,
-        Format::Parquet,
-        &ReadOptions::default(),
-    )
-    .unwrap_err();
+    let (path, err) = parquet_regression("parquet-negative-column-range.parquet");
     assert!(
         matches!(&err, Error::Parse { message, .. } if message.contains("damaged")),
         "{err}"
@@ -55,17 +53,8 @@ fn a_parquet_file_whose_column_range_is_negative() {
 fn a_parquet_dictionary_declaring_a_billion_values() {
     // read_parquet, 2026-11-30 (third run): a 12 KB file whose dictionary page declares 1.2
     // billion values made the parquet crate allocate and zero 9.4 GB. Refused before reading.
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/regressions/parquet-huge-dictionary.parquet");
-    let bytes = std::fs::read(&path).unwrap();
-    assert!(bytes.len() < 20_000);
-    let err = RawTable::from_bytes(
-        "damaged.parquet",
-        bytes,
-        Format::Parquet,
-        &ReadOptions::default(),
-    )
-    .unwrap_err();
+    let (path, err) = parquet_regression("parquet-huge-dictionary.parquet");
+    assert!(std::fs::metadata(&path).unwrap().len() < 20_000);
     assert!(
         matches!(&err, Error::Parse { message, .. } if message.contains("dictionary of")),
         "{err}"
