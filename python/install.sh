@@ -11,7 +11,7 @@ venv=$(realpath -m "${1:-.venv}")
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install -q --upgrade "pip>=23" "maturin>=1.9.4,<2"
 "$venv/bin/pip" install -q "numpy>=1.21" "scikit-learn>=1.6" "scipy>=1.7" "pandas>=1.5" \
-  "pyarrow>=10" "pytest>=7" "pyod>=2"
+  "pyarrow>=10" "pytest>=7" "pyod>=2" "onnx>=1.16" "onnxruntime>=1.18"
 rm -rf target/wheels
 (cd python && CARGO_TARGET_DIR="$root/target" "$venv/bin/maturin" build --release --locked --quiet -o "$root/target/wheels")
 "$venv/bin/pip" install -q --force-reinstall --no-deps target/wheels/synthad-*.whl

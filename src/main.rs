@@ -46,6 +46,8 @@ enum Command {
     /// Write synthetic anomalies drawn around a data set (or a model's training data).
     #[command(allow_negative_numbers = true)]
     Synth(commands::synth::SynthArgs),
+    /// Write a model as an ONNX model (preprocessing, model and threshold in one graph).
+    Export(commands::export::ExportArgs),
     /// Run the embedded 2-D demo: known-only vs synthetic training, with a score-map PNG.
     #[command(allow_negative_numbers = true)]
     Demo(commands::demo::DemoArgs),
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         Command::Score(args) => commands::score::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Synth(args) => commands::synth::run(args),
+        Command::Export(args) => commands::export::run(args),
         Command::Demo(args) => commands::demo::run(args, cli.quiet),
         Command::Bench(args) => commands::bench::run(args, cli.quiet),
     };

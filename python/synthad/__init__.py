@@ -323,6 +323,23 @@ class SynthAD(OutlierMixin, BaseEstimator):
         text = self._model.leaderboard_json
         return json.loads(text) if text else None
 
+    def to_onnx(self, path=None):
+        """The detector as an ONNX model (what ``synthad export`` writes): the raw columns in
+        (numeric ones as float64 with NaN for missing, categorical ones as text), ``score`` and
+        ``prediction`` (at ``threshold_``) out. Writes it to ``path`` (atomically) and returns
+        the path, or returns the bytes when no path is given. Raises ``InvalidInputError`` for a
+        model without an exact ONNX form, saying why."""
+        self._check_fitted()
+        # ONNX compares float32 scores: the largest float32 at or below threshold_ flags
+        # exactly the rows `predict` flags.
+        threshold = np.float32(self.threshold_)
+        if threshold > self.threshold_:
+            threshold = np.nextafter(threshold, np.float32(-np.inf))
+        if path is None:
+            return bytes(self._model.to_onnx(float(threshold)))
+        self._model.export_onnx(str(path), float(threshold))
+        return path
+
     def save(self, path):
         """Writes the model file (the CLI's format; atomic)."""
         self._check_fitted()

@@ -111,6 +111,15 @@ struct Model {
     inner: Detector,
 }
 
+impl Model {
+    fn at_threshold(&self, threshold: Option<f32>) -> synthad::Result<Detector> {
+        match threshold {
+            Some(t) => self.inner.clone().with_threshold(t),
+            None => Ok(self.inner.clone()),
+        }
+    }
+}
+
 #[pymethods]
 impl Model {
     /// Anomaly scores (higher = more anomalous) of named columns.
@@ -131,6 +140,26 @@ impl Model {
     fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         let bytes = py.detach(|| self.inner.to_bytes()).map_err(to_py)?;
         Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// The model as ONNX bytes (see `synthad export`), flagging above `threshold` where given.
+    #[pyo3(signature = (threshold=None))]
+    fn to_onnx<'py>(
+        &self,
+        py: Python<'py>,
+        threshold: Option<f32>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = py
+            .detach(|| self.at_threshold(threshold)?.to_onnx())
+            .map_err(to_py)?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// Writes the ONNX model atomically, flagging above `threshold` where given.
+    #[pyo3(signature = (path, threshold=None))]
+    fn export_onnx(&self, py: Python<'_>, path: PathBuf, threshold: Option<f32>) -> PyResult<()> {
+        py.detach(|| self.at_threshold(threshold)?.export_onnx(&path))
+            .map_err(to_py)
     }
 
     /// Writes the model file atomically; the CLI reads it too.

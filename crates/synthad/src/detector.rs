@@ -187,6 +187,16 @@ impl Detector {
         Ok(self)
     }
 
+    /// The same detector flagging scores above `threshold` (e.g. one set from a contamination
+    /// rate, as PyOD does); a non-finite threshold is refused.
+    pub fn with_threshold(mut self, threshold: f32) -> Result<Detector> {
+        if !threshold.is_finite() {
+            return Err(Error::invalid("threshold", threshold, "a finite number"));
+        }
+        self.threshold = threshold;
+        Ok(self)
+    }
+
     /// Reads a file with the model's schema. The raw table is returned too, for carrying id and
     /// label columns through.
     pub fn read_file(&self, path: &Path) -> Result<(RawTable, Table)> {

@@ -90,6 +90,10 @@ pub enum Error {
     #[error("{path}: not a synthad model file: {message}")]
     BadModelFile { path: PathBuf, message: String },
 
+    /// The model has no exact form in an export format.
+    #[error("cannot export this model to {format}: {reason}")]
+    NotExportable { format: String, reason: String },
+
     #[error("training failed: {0}")]
     Training(String),
 

@@ -38,6 +38,7 @@ pub mod demo;
 mod detector;
 mod error;
 pub mod evaluate;
+pub mod export;
 pub mod ingest;
 pub mod memory;
 pub mod model_file;

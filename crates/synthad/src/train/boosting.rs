@@ -206,6 +206,11 @@ impl BoostedTrees {
         self.features
     }
 
+    /// The fitted booster, for export.
+    pub(crate) fn booster(&self) -> &GradientBooster {
+        &self.booster
+    }
+
     pub(crate) fn scores(&self, x: &Matrix) -> Result<Vec<f32>> {
         let values = column_major(x);
         let log_odds = self

@@ -19,13 +19,13 @@ use crate::prepare::Matrix;
 pub struct IsolationForest {
     features: usize,
     /// ψ, the rows each tree was grown on (for the normalisation c(ψ)).
-    sample_size: usize,
-    trees: Vec<Vec<Node>>,
+    pub(crate) sample_size: usize,
+    pub(crate) trees: Vec<Vec<Node>>,
 }
 
 /// A tree node; trees are stored as node arrays with the root first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-enum Node {
+pub(crate) enum Node {
     /// Rows with x[feature] < threshold go left.
     Split {
         feature: u32,
@@ -39,7 +39,7 @@ enum Node {
 
 /// c(n): the average path length of an unsuccessful search in a binary search tree of n
 /// points, 2·H(n − 1) − 2(n − 1)/n with H(i) ≈ ln i + Euler's γ; c(2) = 1 exactly.
-fn average_path_length(n: usize) -> f64 {
+pub(crate) fn average_path_length(n: usize) -> f64 {
     const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
     match n {
         0 | 1 => 0.0,

@@ -9,17 +9,17 @@
 
 mod auto;
 pub(crate) mod bf16;
-mod boosting;
-mod choices;
+pub(crate) mod boosting;
+pub(crate) mod choices;
 pub(crate) mod data;
-mod ensemble;
-mod forest;
+pub(crate) mod ensemble;
+pub(crate) mod forest;
 pub(crate) mod labeled_set;
 pub(crate) mod linear;
 mod model;
 mod network;
-mod neural;
-mod objective;
+pub(crate) mod neural;
+pub(crate) mod objective;
 mod optimizer;
 mod params;
 mod report;
