@@ -149,3 +149,36 @@ def test_export_refuses_clearly(cli, tmp_path):
     assert not (tmp_path / "x.onnx").exists()
     with pytest.raises(synthad.InvalidInputError, match="rename the column"):
         synthad.load(model).to_onnx()
+
+
+def test_readme_onnx_example(runtime, cli, data_dir, tmp_path):
+    """The README's ONNX example runs as written (after its thyroid commands) and prints what
+    the README shows."""
+    import contextlib
+    import io
+    import os
+    import re
+
+    from conftest import REPO
+
+    section = (REPO / "README.md").read_text().split("## Deploying with ONNX", 1)[1]
+    blocks = re.findall(r"```(\w*)\n(.*?)```", section, re.S)
+    languages = [language for language, _ in blocks]
+    export = blocks[languages.index("sh")][1].split()
+    at = languages.index("python")
+    code, shown = blocks[at][1], blocks[at + 1][1]
+    data = str(data_dir)
+    subprocess.run([cli, "train", "-q", "--data", f"{data}/thyroid/ann-train.data", "--label-column",
+                    "21", "--normal", "3", "--known", "1", "--model", "thyroid.synthad"],
+                   check=True, cwd=tmp_path)
+    assert export[0] == "synthad"
+    subprocess.run([cli, *export[1:]], check=True, cwd=tmp_path, capture_output=True)
+    printed = io.StringIO()
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        with contextlib.redirect_stdout(printed):
+            exec(compile(code.replace("../shared/data", data), "README.md", "exec"), {})
+    finally:
+        os.chdir(cwd)
+    assert printed.getvalue() == shown
