@@ -166,6 +166,10 @@ pub struct ParamArgs {
     /// Share of normal and known rows held out for early stopping and the threshold.
     #[arg(long, default_value_t = TrainParams::default().validation_fraction, help_heading = TRAINING)]
     pub validation_fraction: f64,
+    /// Share of normal rows held out from training and validation to calibrate p-values
+    /// (`synthad score --pvalues`, `--fpr`); 0: none, and no p-values.
+    #[arg(long, default_value_t = TrainParams::default().calibration_fraction, help_heading = TRAINING)]
+    pub calibration_fraction: f64,
 
     /// auto: seconds the search may take; a candidate that would not finish in what is left
     /// is skipped (the leaderboard says which).
@@ -259,6 +263,7 @@ impl ParamArgs {
             sampling: defaults.sampling,
             keep_best: defaults.keep_best,
             validation_fraction: self.validation_fraction,
+            calibration_fraction: self.calibration_fraction,
             synthetic_ratio: self.synthetic_ratio,
             known_weight: self.known_weight.0,
             margin: self.margin,

@@ -46,6 +46,9 @@ enum Command {
     /// Write synthetic anomalies drawn around a data set (or a model's training data).
     #[command(allow_negative_numbers = true)]
     Synth(commands::synth::SynthArgs),
+    /// Explain one row: score, p-value, decision and the columns that push its score up.
+    #[command(allow_negative_numbers = true)]
+    Explain(commands::explain::ExplainArgs),
     /// Write a model as an ONNX model (preprocessing, model and threshold in one graph).
     Export(commands::export::ExportArgs),
     /// Run the embedded 2-D demo: known-only vs synthetic training, with a score-map PNG.
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(args),
         Command::Synth(args) => commands::synth::run(args),
         Command::Export(args) => commands::export::run(args),
+        Command::Explain(args) => commands::explain::run(args),
         Command::Demo(args) => commands::demo::run(args, cli.quiet),
         Command::Bench(args) => commands::bench::run(args, cli.quiet),
     };

@@ -343,3 +343,60 @@ pub fn sweep(
     drop(root);
     save_png(path, &pixels, size)
 }
+
+/// Horizontal bars of one row's column contributions (positive push the score up: red).
+pub fn contributions(path: &Path, title: &str, bars: &[(String, f32)]) -> Result<()> {
+    if no_font(path) {
+        return Ok(());
+    }
+    let err = |e: &dyn std::fmt::Display| anyhow!("drawing {}: {e}", path.display());
+    let size = (720, 120 + 36 * bars.len().max(1) as u32);
+    let mut pixels = vec![0u8; size.0 as usize * size.1 as usize * 3];
+    let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let extent = bars
+        .iter()
+        .map(|(_, v)| v.abs() as f64)
+        .fold(1e-12, f64::max)
+        * 1.1;
+    let n = bars.len();
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(160)
+        .build_cartesian_2d(-extent..extent, 0.0..n as f64)
+        .map_err(|e| err(&e))?;
+    let names: Vec<String> = bars.iter().map(|(name, _)| name.clone()).collect();
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(n.max(1) * 2 + 1)
+        .y_label_formatter(&|y: &f64| {
+            // Bars sit at k + 0.5, the largest on top.
+            let k = (y - 0.5).round();
+            if (y - 0.5 - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < n {
+                names[n - 1 - k as usize].clone()
+            } else {
+                String::new()
+            }
+        })
+        .x_desc("contribution to the score")
+        .draw()
+        .map_err(|e| err(&e))?;
+    chart
+        .draw_series(bars.iter().enumerate().map(|(i, (_, v))| {
+            let y = (n - 1 - i) as f64;
+            let color = if *v >= 0.0 {
+                RGBColor(214, 39, 40)
+            } else {
+                RGBColor(31, 119, 180)
+            };
+            Rectangle::new([(0.0, y + 0.15), (*v as f64, y + 0.85)], color.filled())
+        }))
+        .map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))?;
+    drop(chart);
+    drop(root);
+    save_png(path, &pixels, size)
+}

@@ -140,6 +140,11 @@ fn nsl_kdd_synthetic_beats_vanilla_on_unseen_families() {
         "0.1",
         "--seed",
         "0",
+        // Every training normal, as the benchmark protocol trains: on this one seed the
+        // effect (unseen AUPR 0.261 vs 0.250) is smaller than what holding 10% of the normals
+        // out for calibration moves it by (0.218 vs 0.228), see docs/analyst.md.
+        "--calibration-fraction",
+        "0",
     ];
     let mut reports = Vec::new();
     for mode in ["vanilla", "synthetic"] {

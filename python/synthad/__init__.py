@@ -50,6 +50,7 @@ _PARAMS = {
     "patience": ("patience", int),
     "min_patience_steps": ("min_patience_steps", int),
     "validation_fraction": ("validation_fraction", float),
+    "calibration_fraction": ("calibration_fraction", float),
     "synthetic_ratio": ("synthetic_ratio", float),
     "known_weight": ("known_weight", float),
     "margin": ("margin", float),
@@ -147,7 +148,7 @@ class SynthAD(OutlierMixin, BaseEstimator):
     def __init__(self, detector="auto", mode="synthetic", contamination=0.1, random_state=None,
                  hidden=None, loss=None, precision=None, lr=None, weight_decay=None,
                  batch_size=None, max_epochs=None, patience=None, min_patience_steps=None,
-                 validation_fraction=None, synthetic_ratio=None, known_weight=None, margin=None,
+                 validation_fraction=None, calibration_fraction=None, synthetic_ratio=None, known_weight=None, margin=None,
                  max_categories=None, target_fpr=None, budget=None, candidates=None, eta=None,
                  representation=None, drocc_radius=None, drocc_gamma=None, drocc_lambda=None,
                  ascent_steps=None, trees=None, max_leaves=None, sample_size=None):
@@ -165,6 +166,7 @@ class SynthAD(OutlierMixin, BaseEstimator):
         self.patience = patience
         self.min_patience_steps = min_patience_steps
         self.validation_fraction = validation_fraction
+        self.calibration_fraction = calibration_fraction
         self.synthetic_ratio = synthetic_ratio
         self.known_weight = known_weight
         self.margin = margin
@@ -253,6 +255,10 @@ class SynthAD(OutlierMixin, BaseEstimator):
 
     def decision_function(self, X):
         """Anomaly scores of the rows of ``X``: higher is more anomalous."""
+        return np.asarray(self._model.decision_function(*self._named_columns(X)), dtype="float64")
+
+    def _named_columns(self, X):
+        """The columns of ``X`` with the names the model matches them by."""
         self._check_fitted()
         names, columns, _ = _columns(X)
         expected = list(self._model.feature_names_in)
@@ -267,7 +273,7 @@ class SynthAD(OutlierMixin, BaseEstimator):
                 "as input")
         else:
             names = expected  # an array's columns are the fitted columns, in order
-        return np.asarray(self._model.decision_function(names, columns), dtype="float64")
+        return names, columns
 
     def predict(self, X, return_confidence=False):
         """1 for rows scoring above ``threshold_``, else 0."""
@@ -322,6 +328,14 @@ class SynthAD(OutlierMixin, BaseEstimator):
         self._check_fitted()
         text = self._model.leaderboard_json
         return json.loads(text) if text else None
+
+    def p_values(self, X):
+        """Conformal p-values of the rows of ``X``: the share of calibration normals — normal
+        training rows held out from the fit (``calibration_fraction``, default 0.1) — that
+        score at least as high, (1 + count) / (n + 1). For normal rows like the training ones,
+        ``p_values(X) <= a`` flags at most a share ``a`` of them (split conformal
+        prediction); ``synthad score --pvalues`` writes the same numbers."""
+        return np.asarray(self._model.p_values(*self._named_columns(X)), dtype="float64")
 
     def to_onnx(self, path=None):
         """The detector as an ONNX model (what ``synthad export`` writes): the raw columns in

@@ -136,6 +136,26 @@ impl Model {
         Ok(PyArray1::from_vec(py, scores))
     }
 
+    /// Conformal p-values of named columns' rows against the calibration normals.
+    fn p_values<'py>(
+        &self,
+        py: Python<'py>,
+        names: Vec<String>,
+        columns: Vec<ColumnIn<'py>>,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let raw = raw_table(names, columns)?;
+        let p = py
+            .detach(|| self.inner.p_values(&self.inner.score_raw(&raw, false)?))
+            .map_err(to_py)?;
+        Ok(PyArray1::from_vec(py, p))
+    }
+
+    /// The number of calibration normals (0: no p-values).
+    #[getter]
+    fn calibration_rows(&self) -> usize {
+        self.inner.calibration().len()
+    }
+
     /// The model file's bytes (what `save` writes).
     fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         let bytes = py.detach(|| self.inner.to_bytes()).map_err(to_py)?;

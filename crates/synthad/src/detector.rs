@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::ingest::labels::LabelSpec;
+use crate::ingest::labels::RowSplit;
 use crate::ingest::{InputSchema, RawTable, Table, TrainingSet};
 use crate::prepare::{Matrix, Preprocessor};
-use crate::score::{fit_threshold, predict};
+use crate::score::{fit_threshold, predict, Calibration};
 use crate::synthesize::UniformBox;
 use crate::train::data::TrainingData;
 use crate::train::{
@@ -42,6 +43,9 @@ pub struct Detector {
     pub(crate) labels: Option<LabelSpec>,
     pub(crate) known_kinds: Vec<String>,
     pub(crate) generator: UniformBox,
+    /// Scores of the calibration normals, sorted: rows no part of the fit saw (see
+    /// [`TrainParams::calibration_fraction`]); empty when none were held out.
+    pub(crate) calibration: Calibration,
 }
 
 impl Detector {
@@ -56,7 +60,9 @@ impl Detector {
         params: &CheckedParams,
         on_epoch: &mut dyn FnMut(&EpochStats),
     ) -> Result<(Detector, FitReport)> {
-        let (table, split) = (data.table(), data.split());
+        let table = data.table();
+        let (split, calibration_rows) = calibration_split(data.split(), params);
+        let split = &split;
         if params.uses_known() && !params.uses_synthetic() && split.known.is_empty() {
             return Err(Error::bad_data(
                 &table.path,
@@ -73,17 +79,30 @@ impl Detector {
             ));
         }
         let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
-        if params.detector == DetectorKind::Auto {
-            return Detector::fit_auto(data, params, &mut rng);
-        }
-        let prepared = TrainingData::new(table, split, params, &mut rng)?;
-        let (model, train_report) = fit_model(
-            &prepared.train,
-            &prepared.validation,
-            params,
-            &mut rng,
-            on_epoch,
-        )?;
+        let (mut detector, report) = if params.detector == DetectorKind::Auto {
+            Detector::fit_auto(data, split, params, &mut rng)?
+        } else {
+            Detector::fit_single(data, split, params, &mut rng, on_epoch)?
+        };
+        let x = detector
+            .preprocessor
+            .transform_rows(table, &calibration_rows)?;
+        detector.calibration = Calibration::new(detector.model.scores(&x)?);
+        Ok((detector, report))
+    }
+
+    /// One detector (not `auto`) on the training rows of `split`.
+    fn fit_single(
+        data: &TrainingSet,
+        split: &RowSplit,
+        params: &CheckedParams,
+        rng: &mut ChaCha8Rng,
+        on_epoch: &mut dyn FnMut(&EpochStats),
+    ) -> Result<(Detector, FitReport)> {
+        let table = data.table();
+        let prepared = TrainingData::new(table, split, params, rng)?;
+        let (model, train_report) =
+            fit_model(&prepared.train, &prepared.validation, params, rng, on_epoch)?;
         let threshold = fit_threshold(
             &model.scores(&prepared.normal_validation)?,
             params.target_fpr,
@@ -112,6 +131,7 @@ impl Detector {
             labels: data.labels().cloned(),
             known_kinds,
             generator: prepared.generator,
+            calibration: Calibration::default(),
         };
         Ok((detector, report))
     }
@@ -120,11 +140,11 @@ impl Detector {
     /// [`crate::train`]'s `auto` over its candidates.
     fn fit_auto(
         data: &TrainingSet,
+        split: &RowSplit,
         params: &CheckedParams,
         rng: &mut ChaCha8Rng,
     ) -> Result<(Detector, FitReport)> {
-        let split = data.split();
-        let (preprocessor, normal, known, generator) = auto_inputs(data, params)?;
+        let (preprocessor, normal, known, generator) = auto_inputs(data.table(), split, params)?;
         let n_features = preprocessor.n_features();
         let fit = fit_auto(&normal, &known, &preprocessor, &generator, params, rng)?;
         let threshold = fit_threshold(&fit.normal_scores, params.target_fpr);
@@ -148,6 +168,7 @@ impl Detector {
             labels: data.labels().cloned(),
             known_kinds,
             generator,
+            calibration: Calibration::default(),
         };
         Ok((detector, report))
     }
@@ -185,6 +206,18 @@ impl Detector {
         self.model.set_precision(precision)?;
         self.params.precision = precision;
         Ok(self)
+    }
+
+    /// Conformal p-values of scores (see [`crate::score::Calibration`]): small for rows that
+    /// score higher than most calibration normals. An error for a model without calibration
+    /// normals.
+    pub fn p_values(&self, scores: &[f32]) -> Result<Vec<f64>> {
+        self.calibration.p_values(scores)
+    }
+
+    /// The calibration normals' scores.
+    pub fn calibration(&self) -> &Calibration {
+        &self.calibration
     }
 
     /// The same detector flagging scores above `threshold` (e.g. one set from a contamination
@@ -250,10 +283,10 @@ impl Detector {
 /// What `auto` searches on: one preprocessing of every normal and known row, the encoded
 /// normal and known rows, and the box around them.
 fn auto_inputs(
-    data: &TrainingSet,
+    table: &Table,
+    split: &RowSplit,
     params: &CheckedParams,
 ) -> Result<(Preprocessor, Matrix, Matrix, UniformBox)> {
-    let (table, split) = (data.table(), data.split());
     let known_rows: Vec<usize> = split.known.iter().map(|(r, _)| *r).collect();
     let rows: Vec<usize> = split.normal.iter().chain(&known_rows).copied().collect();
     let preprocessor = Preprocessor::fit(table, &rows, params.max_categories)?;
@@ -276,6 +309,41 @@ fn auto_inputs(
     Ok((preprocessor, normal, known, generator))
 }
 
+/// Holds `calibration_fraction` of the normal rows out of `split` (at least 2 normals stay;
+/// none are held out where that would leave fewer). Drawn from its own generator, so that
+/// the rest of the fit draws what it would draw without calibration.
+fn calibration_split(split: &RowSplit, params: &TrainParams) -> (RowSplit, Vec<usize>) {
+    use rand::seq::SliceRandom;
+    let n = split.normal.len();
+    let held = (params.calibration_fraction * n as f64).round() as usize;
+    if held == 0 || n < held + 2 {
+        return (split.clone(), Vec::new());
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(params.seed ^ 0xca1b_7a7e);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut rng);
+    let mut calibration: Vec<usize> = order[..held].iter().map(|&i| split.normal[i]).collect();
+    calibration.sort_unstable();
+    let mut kept: Vec<bool> = vec![true; n];
+    for &i in &order[..held] {
+        kept[i] = false;
+    }
+    let normal = split
+        .normal
+        .iter()
+        .zip(&kept)
+        .filter(|(_, &k)| k)
+        .map(|(&r, _)| r)
+        .collect();
+    (
+        RowSplit {
+            normal,
+            ..split.clone()
+        },
+        calibration,
+    )
+}
+
 /// Every `auto` candidate's held-out scores and its test scores (the mean of its fold models'
 /// standardised scores), for studying the choice offline: `__bench::auto_study`.
 pub(crate) fn auto_study(
@@ -283,7 +351,7 @@ pub(crate) fn auto_study(
     params: &CheckedParams,
     test: &Table,
 ) -> Result<Vec<crate::__bench::StudiedCandidate>> {
-    let (preprocessor, normal, known, generator) = auto_inputs(data, params)?;
+    let (preprocessor, normal, known, generator) = auto_inputs(data.table(), data.split(), params)?;
     let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
     let fit = fit_auto(&normal, &known, &preprocessor, &generator, params, &mut rng)?;
     let x = preprocessor.transform(test)?;

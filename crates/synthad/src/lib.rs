@@ -38,6 +38,7 @@ pub mod demo;
 mod detector;
 mod error;
 pub mod evaluate;
+pub mod explain;
 pub mod export;
 pub mod ingest;
 pub mod memory;

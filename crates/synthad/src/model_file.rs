@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::ingest::labels::LabelSpec;
 use crate::ingest::InputSchema;
 use crate::prepare::Preprocessor;
+use crate::score::Calibration;
 use crate::synthesize::{AnomalyGenerator, UniformBox};
 use crate::train::{DetectorKind, Model, TrainParams};
 
@@ -43,6 +44,9 @@ struct Header {
     threshold: f32,
     labels: Option<LabelSpec>,
     known_kinds: Vec<String>,
+    /// The calibration normals' scores (absent in files written before calibration existed).
+    #[serde(default)]
+    calibration: Calibration,
     /// The model's state besides its tensors.
     model: serde_json::Value,
 }
@@ -68,6 +72,7 @@ impl Detector {
             threshold: self.threshold,
             labels: self.labels.clone(),
             known_kinds: self.known_kinds.clone(),
+            calibration: self.calibration.clone(),
             model: parts.state,
         };
         let json = serde_json::to_string(&header).expect("the model header serializes");
@@ -160,6 +165,7 @@ impl Detector {
             labels: header.labels,
             known_kinds: header.known_kinds,
             generator: header.generator,
+            calibration: header.calibration,
         };
         check_consistency(&detector).map_err(bad)?;
         Ok(detector)

@@ -1,4 +1,9 @@
-//! Score: anomaly scores (higher = more anomalous) and the decision threshold for `predict`.
+//! Score: anomaly scores (higher = more anomalous), the decision threshold for `predict`, and
+//! conformal p-values from calibration normals.
+
+mod conformal;
+
+pub use conformal::{benjamini_hochberg, Calibration};
 
 /// The threshold above which a score is called anomalous, set so that at most `target_fpr` of
 /// the given normal scores lie above it: halfway between the highest score kept below it and

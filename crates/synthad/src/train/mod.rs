@@ -17,7 +17,7 @@ pub(crate) mod forest;
 pub(crate) mod labeled_set;
 pub(crate) mod linear;
 mod model;
-mod network;
+pub(crate) mod network;
 pub(crate) mod neural;
 pub(crate) mod objective;
 mod optimizer;

@@ -147,6 +147,10 @@ pub struct TrainParams {
     pub keep_best: bool,
     /// Share of normal and of known-anomaly rows held out for early stopping and the threshold.
     pub validation_fraction: f64,
+    /// Share of the normal rows held out from everything else — fitting, early stopping, the
+    /// threshold — whose scores calibrate p-values and `--fpr` (split conformal prediction).
+    /// 0 keeps every normal row for training, and the model has no p-values.
+    pub calibration_fraction: f64,
     /// Synthetic anomalies per normal training row.
     pub synthetic_ratio: f64,
     /// Share of the anomaly class's weight carried by known anomalies when there are synthetic
@@ -187,6 +191,7 @@ impl Default for TrainParams {
             sampling: Sampling::Shuffle,
             keep_best: true,
             validation_fraction: 0.2,
+            calibration_fraction: 0.1,
             synthetic_ratio: 1.0,
             known_weight: None,
             margin: 0.0,
@@ -309,6 +314,13 @@ impl TrainParams {
         }
         if self.max_epochs == 0 {
             return fail("max_epochs", &0, "a positive number of epochs");
+        }
+        if !(0.0..=0.5).contains(&self.calibration_fraction) {
+            return fail(
+                "calibration_fraction",
+                &self.calibration_fraction,
+                "a share in [0, 0.5]",
+            );
         }
         if !(self.validation_fraction > 0.0 && self.validation_fraction < 1.0) {
             return fail(
