@@ -337,6 +337,34 @@ class SynthAD(OutlierMixin, BaseEstimator):
         prediction); ``synthad score --pvalues`` writes the same numbers."""
         return np.asarray(self._model.p_values(*self._named_columns(X)), dtype="float64")
 
+    def explain(self, X, top=3):
+        """Which input columns push each row's score up, as ``synthad score --explain`` writes
+        them: a pandas DataFrame with ``score``, ``baseline`` and, for k = 1..top,
+        ``reason_k`` (a column name; one-hot groups as their column) and ``contribution_k``,
+        largest first. Contributions add up to score − baseline (exactly for boosted trees and
+        Isolation Forest, up to the integral's discretisation for networks: docs/analyst.md).
+        ``top=None`` returns every column's contribution instead, one column each."""
+        import pandas as pd
+
+        columns, flat, scores, baseline, _method = self._model.explain(*self._named_columns(X))
+        contributions = np.asarray(flat, dtype="float64").reshape(len(scores), len(columns))
+        index = getattr(X, "index", None) if _module_of(X) == "pandas" else None
+        if top is None:
+            frame = pd.DataFrame(contributions, columns=columns, index=index)
+            frame.insert(0, "baseline", float(baseline))
+            frame.insert(0, "score", np.asarray(scores, dtype="float64"))
+            return frame
+        top = int(top)
+        if top < 1:
+            raise InvalidInputError(f"top = {top}: expected at least 1 (or None for all columns)")
+        order = np.argsort(-contributions, axis=1, kind="stable")[:, :top]
+        data = {"score": np.asarray(scores, dtype="float64"), "baseline": float(baseline)}
+        names = np.asarray(columns, dtype=object)
+        for k in range(min(top, len(columns))):
+            data[f"reason_{k + 1}"] = names[order[:, k]]
+            data[f"contribution_{k + 1}"] = np.take_along_axis(contributions, order[:, k:k + 1], 1)[:, 0]
+        return pd.DataFrame(data, index=index)
+
     def to_onnx(self, path=None):
         """The detector as an ONNX model (what ``synthad export`` writes): the raw columns in
         (numeric ones as float64 with NaN for missing, categorical ones as text), ``score`` and

@@ -131,7 +131,17 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             for chunk in RawTable::read_chunks(&args.data, &schema.read, CHUNK_ROWS)? {
                 all.extend(score_chunk(&chunk?)?.1.expect("p-values asked for"));
             }
-            Decision::Batch(benjamini_hochberg(&all, q))
+            let flags = benjamini_hochberg(&all, q);
+            let smallest = detector.calibration().smallest_p_value();
+            if !flags.contains(&true) && smallest > q / all.len() as f64 {
+                eprintln!(
+                    "warning: Benjamini–Hochberg flagged nothing; with {} calibration normals the smallest p-value is {smallest:.2e}, and k flags among {} rows need one at most k·{q}/{}: train with a larger --calibration-fraction",
+                    detector.calibration().len(),
+                    all.len(),
+                    all.len()
+                );
+            }
+            Decision::Batch(flags)
         }
         (None, None) if args.predict => Decision::Threshold(detector.threshold()),
         (None, None) => Decision::None,

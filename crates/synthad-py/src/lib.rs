@@ -150,6 +150,38 @@ impl Model {
         Ok(PyArray1::from_vec(py, p))
     }
 
+    /// Per-row contributions of every input column: (columns, contributions as a flat
+    /// rows × columns array, scores, baseline score, method).
+    #[allow(clippy::type_complexity)]
+    fn explain<'py>(
+        &self,
+        py: Python<'py>,
+        names: Vec<String>,
+        columns: Vec<ColumnIn<'py>>,
+    ) -> PyResult<(
+        Vec<String>,
+        Bound<'py, PyArray1<f32>>,
+        Bound<'py, PyArray1<f32>>,
+        f32,
+        String,
+    )> {
+        let raw = raw_table(names, columns)?;
+        let e = py
+            .detach(|| {
+                let table = self.inner.file_schema()?.table_from(&raw, false)?;
+                self.inner.explain(&table)
+            })
+            .map_err(to_py)?;
+        let baseline = e.baseline.first().copied().unwrap_or(0.0);
+        Ok((
+            e.columns,
+            PyArray1::from_vec(py, e.contributions.data),
+            PyArray1::from_vec(py, e.scores),
+            baseline,
+            e.method,
+        ))
+    }
+
     /// The number of calibration normals (0: no p-values).
     #[getter]
     fn calibration_rows(&self) -> usize {

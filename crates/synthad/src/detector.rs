@@ -46,6 +46,9 @@ pub struct Detector {
     /// Scores of the calibration normals, sorted: rows no part of the fit saw (see
     /// [`TrainParams::calibration_fraction`]); empty when none were held out.
     pub(crate) calibration: Calibration,
+    /// The encoded calibration normal whose score is the median: the baseline explanations
+    /// start from (empty without calibration normals).
+    pub(crate) typical_normal: Vec<f32>,
 }
 
 impl Detector {
@@ -132,6 +135,7 @@ impl Detector {
             known_kinds,
             generator: prepared.generator,
             calibration: Calibration::default(),
+            typical_normal: Vec::new(),
         };
         Ok((detector, report))
     }
@@ -169,6 +173,7 @@ impl Detector {
             known_kinds,
             generator,
             calibration: Calibration::default(),
+            typical_normal: Vec::new(),
         };
         Ok((detector, report))
     }

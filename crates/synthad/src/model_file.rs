@@ -47,6 +47,9 @@ struct Header {
     /// The calibration normals' scores (absent in files written before calibration existed).
     #[serde(default)]
     calibration: Calibration,
+    /// The encoded calibration normal of median score: the baseline of explanations.
+    #[serde(default)]
+    typical_normal: Vec<f32>,
     /// The model's state besides its tensors.
     model: serde_json::Value,
 }
@@ -73,6 +76,7 @@ impl Detector {
             labels: self.labels.clone(),
             known_kinds: self.known_kinds.clone(),
             calibration: self.calibration.clone(),
+            typical_normal: self.typical_normal.clone(),
             model: parts.state,
         };
         let json = serde_json::to_string(&header).expect("the model header serializes");
@@ -166,6 +170,7 @@ impl Detector {
             known_kinds: header.known_kinds,
             generator: header.generator,
             calibration: header.calibration,
+            typical_normal: header.typical_normal,
         };
         check_consistency(&detector).map_err(bad)?;
         Ok(detector)
@@ -190,6 +195,14 @@ fn check_consistency(d: &Detector) -> std::result::Result<(), String> {
         ));
     }
     d.generator.check(&d.preprocessor.layout())?;
+    if !d.typical_normal.is_empty()
+        && (d.typical_normal.len() != n_features || d.typical_normal.iter().any(|v| !v.is_finite()))
+    {
+        return Err(format!(
+            "the typical normal row has {} values, not {n_features} finite ones",
+            d.typical_normal.len()
+        ));
+    }
     if let Some(schema) = &d.schema {
         schema.check(&d.preprocessor)?;
     }

@@ -2,8 +2,9 @@
 //! the score minus a baseline score, per model:
 //!
 //! - networks (classifier, DeepSAD, ABC, DROCC): integrated gradients (Sundararajan et al.
-//!   2017) from the training mean row — what a row of missing values encodes to, the most
-//!   typical row the preprocessing knows — along the straight line to the row. Chosen over
+//!   2017) along the straight line from a typical normal row — the calibration normal of
+//!   median score, a real row, so its one-hot groups are real categories (a model without
+//!   calibration normals falls back to the training mean row). Chosen over
 //!   DeepLIFT because it needs only the network's input gradient, which every objective here
 //!   has, and satisfies completeness (Σ = f(x) − f(baseline)) up to the integral's
 //!   discretisation ([`IG_STEPS`] midpoints; the residual is reported);
@@ -85,7 +86,12 @@ impl Detector {
     pub fn explain(&self, table: &Table) -> Result<Explanation> {
         let x = self.preprocessor.transform(table)?;
         let scores = self.model.scores(&x)?;
-        let attribution = attribute(&self.model, &x, &training_mean_row(&self.preprocessor))?;
+        let baseline = if self.typical_normal.is_empty() {
+            training_mean_row(&self.preprocessor)
+        } else {
+            self.typical_normal.clone()
+        };
+        let attribution = attribute(&self.model, &x, &baseline)?;
         let contributions = fold(&self.preprocessor, &attribution.features);
         Ok(Explanation {
             columns: self
@@ -104,7 +110,7 @@ impl Detector {
 
 fn method_name(model: &Model) -> &'static str {
     match model {
-        Model::Neural(_) => "integrated gradients from the training mean row",
+        Model::Neural(_) => "integrated gradients from a typical normal row",
         Model::BoostedTrees(_) => "TreeSHAP",
         Model::IsolationForest(_) => "path-length attribution",
         Model::Ensemble(_) => "its members' attributions, weighted",
@@ -112,7 +118,8 @@ fn method_name(model: &Model) -> &'static str {
 }
 
 /// The encoded training mean: each scaled column at its mean, each one-hot group at its
-/// training frequencies — what a row of missing values encodes to.
+/// training frequencies — what a row of missing values encodes to; the baseline of models
+/// without calibration normals.
 fn training_mean_row(preprocessor: &Preprocessor) -> Vec<f32> {
     let mut row = Vec::with_capacity(preprocessor.n_features());
     for column in &preprocessor.columns {
@@ -148,12 +155,12 @@ fn fold(preprocessor: &Preprocessor, features: &Matrix) -> Matrix {
     out
 }
 
-fn attribute(model: &Model, x: &Matrix, mean_row: &[f32]) -> Result<Attribution> {
+fn attribute(model: &Model, x: &Matrix, baseline: &[f32]) -> Result<Attribution> {
     match model {
-        Model::Neural(m) => integrated_gradients(m, x, mean_row),
+        Model::Neural(m) => integrated_gradients(m, x, baseline),
         Model::BoostedTrees(m) => Ok(tree_shap(m, x)),
         Model::IsolationForest(m) => Ok(path_length_attribution(m, x)),
-        Model::Ensemble(e) => ensemble_attribution(e, x, mean_row),
+        Model::Ensemble(e) => ensemble_attribution(e, x, baseline),
     }
 }
 
@@ -310,12 +317,12 @@ fn node_values(tree: &[forest::Node]) -> Vec<f64> {
         .collect()
 }
 
-fn ensemble_attribution(e: &Ensemble, x: &Matrix, mean_row: &[f32]) -> Result<Attribution> {
+fn ensemble_attribution(e: &Ensemble, x: &Matrix, baseline_row: &[f32]) -> Result<Attribution> {
     let total: f32 = e.members.iter().map(|m| m.weight).sum();
     let mut features = Matrix::zeros(x.rows, x.cols);
     let mut baseline = 0.0f32;
     for member in &e.members {
-        let a = attribute(&member.model, x, mean_row)?;
+        let a = attribute(&member.model, x, baseline_row)?;
         let share = member.weight / total / member.scale.spread;
         for (f, v) in features.data.iter_mut().zip(&a.features.data) {
             *f += share * v;
