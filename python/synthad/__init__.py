@@ -27,6 +27,9 @@ from ._core import InvalidInputError, ModelFileError, SynthadError
 __all__ = [
     "SynthAD",
     "load",
+    "load_cached",
+    "score_batch",
+    "score_batches",
     "set_threads",
     "SynthadError",
     "InvalidInputError",
@@ -448,3 +451,6 @@ def _roles(y, kinds, rows):
         (str(kinds[i]) if kinds is not None and kinds[i] is not None else "1") if y[i] == 1 else None
         for i in range(rows)
     ]
+
+
+from .arrow import load_cached, score_batch, score_batches  # noqa: E402  (they use load above)

@@ -130,9 +130,7 @@ impl Model {
         columns: Vec<ColumnIn<'py>>,
     ) -> PyResult<Bound<'py, PyArray1<f32>>> {
         let raw = raw_table(names, columns)?;
-        let scores = py
-            .detach(|| self.inner.score_raw(&raw, false))
-            .map_err(to_py)?;
+        let scores = py.detach(|| self.inner.score_named(&raw)).map_err(to_py)?;
         Ok(PyArray1::from_vec(py, scores))
     }
 
@@ -145,7 +143,7 @@ impl Model {
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let raw = raw_table(names, columns)?;
         let p = py
-            .detach(|| self.inner.p_values(&self.inner.score_raw(&raw, false)?))
+            .detach(|| self.inner.p_values(&self.inner.score_named(&raw)?))
             .map_err(to_py)?;
         Ok(PyArray1::from_vec(py, p))
     }
@@ -168,7 +166,7 @@ impl Model {
         let raw = raw_table(names, columns)?;
         let e = py
             .detach(|| {
-                let table = self.inner.file_schema()?.table_from(&raw, false)?;
+                let table = self.inner.file_schema()?.table_by_name(&raw)?;
                 self.inner.explain(&table)
             })
             .map_err(to_py)?;

@@ -198,6 +198,12 @@ impl Detector {
         self.decision_function(&self.file_schema()?.table_from(raw, has_label)?)
     }
 
+    /// Anomaly scores of in-memory columns matched by name (see
+    /// [`InputSchema::table_by_name`]): what the Python package scores.
+    pub fn score_named(&self, raw: &RawTable) -> Result<Vec<f32>> {
+        self.decision_function(&self.file_schema()?.table_by_name(raw)?)
+    }
+
     /// Hard decisions at the fitted threshold (true = anomaly).
     pub fn predict(&self, table: &Table) -> Result<Vec<bool>> {
         Ok(predict(&self.decision_function(table)?, self.threshold))

@@ -98,21 +98,7 @@ impl InputSchema {
             message,
         };
         let kinds = if self.by_name {
-            self.columns
-                .iter()
-                .map(|c| {
-                    raw.names
-                        .iter()
-                        .position(|n| *n == c.name)
-                        .map(|i| (i, c.kind))
-                        .ok_or_else(|| {
-                            mismatch(format!(
-                                "the model was trained on column {:?}, which this data lacks; score data with the training file's columns",
-                                c.name
-                            ))
-                        })
-                })
-                .collect::<Result<Vec<_>>>()?
+            self.positions_by_name(raw)?
         } else {
             let dropped = if has_label { None } else { self.label_index };
             let expected = self.source_columns - usize::from(dropped.is_some());
@@ -137,7 +123,38 @@ impl InputSchema {
                 })
                 .collect()
         };
-        let mut table = Table::with_kinds(raw, &kinds, &self.read)?;
+        self.typed(raw, &kinds)
+    }
+
+    /// Types in-memory columns (`RawTable::from_columns`) by their names, whatever the
+    /// training file's layout: a model trained on a file without a header takes columns
+    /// named by position ("0", "1", ...), and needs neither the label nor ignored columns.
+    pub fn table_by_name(&self, raw: &RawTable) -> Result<Table> {
+        let kinds = self.positions_by_name(raw)?;
+        self.typed(raw, &kinds)
+    }
+
+    fn positions_by_name(&self, raw: &RawTable) -> Result<Vec<(usize, ColumnKind)>> {
+        self.columns
+            .iter()
+            .map(|c| {
+                raw.names
+                    .iter()
+                    .position(|n| *n == c.name)
+                    .map(|i| (i, c.kind))
+                    .ok_or_else(|| Error::SchemaMismatch {
+                        path: raw.path.clone(),
+                        message: format!(
+                            "the model was trained on column {:?}, which this data lacks; score data with the training file's columns",
+                            c.name
+                        ),
+                    })
+            })
+            .collect()
+    }
+
+    fn typed(&self, raw: &RawTable, kinds: &[(usize, ColumnKind)]) -> Result<Table> {
+        let mut table = Table::with_kinds(raw, kinds, &self.read)?;
         // Positional files carry index names; the model's names are the training file's.
         for (column, schema) in table.columns.iter_mut().zip(&self.columns) {
             column.name = schema.name.clone();

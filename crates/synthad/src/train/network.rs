@@ -152,10 +152,19 @@ impl Network {
 
     /// `per_batch` on every batch of rows of `x` without recording a graph, batches in
     /// parallel, each on one thread: on 2 cores that beat splitting each product across
-    /// threads. Results are concatenated in row order.
+    /// threads. Results are concatenated in row order; `per_batch` gives `per_row` values for
+    /// each row.
+    ///
+    /// With `full_batches`, a last partial batch is padded with zero rows to [`SCORE_BATCH`]
+    /// rows (their results dropped): the matrix kernels pick their code path by the number of
+    /// rows, and a row's last bits would otherwise depend on how many rows were scored with
+    /// it — a file read in other chunks (Spark's batches, Python's frames) would score
+    /// differently in the last bit.
     pub fn map_batches(
         &self,
         x: &Matrix,
+        per_row: usize,
+        full_batches: bool,
         per_batch: impl Fn(&Tensor) -> Result<Vec<f32>> + Sync,
     ) -> Result<Vec<f32>> {
         use rayon::prelude::*;
@@ -165,10 +174,18 @@ impl Network {
             .par_chunks(SCORE_BATCH * cols)
             .map(|batch| {
                 let rows = batch.len() / cols;
+                if full_batches && rows < SCORE_BATCH {
+                    let mut padded = batch.to_vec();
+                    padded.resize(SCORE_BATCH * cols, 0.0);
+                    let tensor = Tensor::from_vec(padded, (SCORE_BATCH, x.cols), &Device::Cpu)?;
+                    let mut out = per_batch(&tensor)?;
+                    out.truncate(rows * per_row);
+                    return Ok(out);
+                }
                 per_batch(&Tensor::from_slice(batch, (rows, x.cols), &Device::Cpu)?)
             })
             .collect();
-        let mut out = Vec::with_capacity(x.rows);
+        let mut out = Vec::with_capacity(x.rows * per_row);
         for batch in batches {
             out.extend(batch?);
         }
