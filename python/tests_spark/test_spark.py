@@ -106,3 +106,13 @@ def test_a_training_sample_fits_on_the_driver(spark, data_dir):
     detector = synthad.SynthAD(detector="gbt", random_state=0).fit(frame, y)
     test = headerless(spark, data_dir / "nsl-kdd/KDDTest+.txt", names).limit(500).toPandas()
     assert np.isfinite(detector.decision_function(test.drop(columns=["41", "42"]))).all()
+
+
+def test_the_example_runs_as_documented(cli, data_dir):
+    """examples/spark_scoring.py, as its docstring says to run it, matches the CLI."""
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    env = dict(os.environ, SYNTHAD_BIN=cli, SYNTHAD_DATA=str(data_dir), PYSPARK_PYTHON=sys.executable)
+    out = subprocess.run([sys.executable, str(repo / "examples" / "spark_scoring.py")], env=env,
+                         check=True, capture_output=True, text=True).stdout
+    assert "rows scored on Spark" in out
+    assert "identical to `synthad score`: yes" in out, out
