@@ -36,6 +36,28 @@ fn write_data(path: &Path) {
     std::fs::write(path, s).unwrap();
 }
 
+/// Trains `detector` on the data with `extra` flags.
+fn train(data: &Path, model: &Path, detector: &str, extra: &[&str]) {
+    let mut args = vec![
+        "train",
+        "-q",
+        "--data",
+        path_str(data),
+        "--label-column",
+        "label",
+        "--normal",
+        "ok",
+        "--known",
+        "bad",
+        "--detector",
+        detector,
+        "--model",
+        path_str(model),
+    ];
+    args.extend(extra);
+    run_ok(&args);
+}
+
 fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
@@ -51,25 +73,8 @@ fn p_values_rates_and_reasons_come_out_of_score() {
     let dir = tempfile::tempdir().unwrap();
     let (data, model) = (dir.path().join("d.csv"), dir.path().join("m.synthad"));
     write_data(&data);
-    run_ok(&[
-        "train",
-        "-q",
-        "--data",
-        path_str(&data),
-        "--label-column",
-        "label",
-        "--normal",
-        "ok",
-        "--known",
-        "bad",
-        "--detector",
-        "gbt",
-        // 300 calibration normals: p-values fine enough for Benjamini–Hochberg on 630 rows.
-        "--calibration-fraction",
-        "0.5",
-        "--model",
-        path_str(&model),
-    ]);
+    // 300 calibration normals: p-values fine enough for Benjamini–Hochberg on 630 rows.
+    train(&data, &model, "gbt", &["--calibration-fraction", "0.5"]);
     let out = dir.path().join("s.csv");
     let score = |extra: &[&str]| {
         let mut args = vec![
@@ -161,24 +166,12 @@ fn p_values_rates_and_reasons_come_out_of_score() {
     ]);
     assert!(err.contains("cannot read standard input twice"), "{err}");
     let uncalibrated = dir.path().join("u.synthad");
-    run_ok(&[
-        "train",
-        "-q",
-        "--data",
-        path_str(&data),
-        "--label-column",
-        "label",
-        "--normal",
-        "ok",
-        "--known",
-        "bad",
-        "--detector",
+    train(
+        &data,
+        &uncalibrated,
         "iforest",
-        "--calibration-fraction",
-        "0",
-        "--model",
-        path_str(&uncalibrated),
-    ]);
+        &["--calibration-fraction", "0"],
+    );
     let err = run_err(&[
         "score",
         "--model",
@@ -197,22 +190,7 @@ fn explain_reports_one_row_and_draws_it() {
     let dir = tempfile::tempdir().unwrap();
     let (data, model) = (dir.path().join("d.csv"), dir.path().join("m.synthad"));
     write_data(&data);
-    run_ok(&[
-        "train",
-        "-q",
-        "--data",
-        path_str(&data),
-        "--label-column",
-        "label",
-        "--normal",
-        "ok",
-        "--known",
-        "bad",
-        "--detector",
-        "gbt",
-        "--model",
-        path_str(&model),
-    ]);
+    train(&data, &model, "gbt", &[]);
     let png = dir.path().join("row.png");
     // Row 620 (one-based) is an unseen shifted row.
     let out = run_ok(&[
