@@ -151,10 +151,11 @@ class SynthAD(OutlierMixin, BaseEstimator):
     def __init__(self, detector="auto", mode="synthetic", contamination=0.1, random_state=None,
                  hidden=None, loss=None, precision=None, lr=None, weight_decay=None,
                  batch_size=None, max_epochs=None, patience=None, min_patience_steps=None,
-                 validation_fraction=None, calibration_fraction=None, synthetic_ratio=None, known_weight=None, margin=None,
-                 max_categories=None, target_fpr=None, budget=None, candidates=None, eta=None,
-                 representation=None, drocc_radius=None, drocc_gamma=None, drocc_lambda=None,
-                 ascent_steps=None, trees=None, max_leaves=None, sample_size=None):
+                 validation_fraction=None, calibration_fraction=None, synthetic_ratio=None,
+                 known_weight=None, margin=None, max_categories=None, target_fpr=None,
+                 budget=None, candidates=None, eta=None, representation=None, drocc_radius=None,
+                 drocc_gamma=None, drocc_lambda=None, ascent_steps=None, trees=None,
+                 max_leaves=None, sample_size=None):
         self.detector = detector
         self.mode = mode
         self.contamination = contamination
