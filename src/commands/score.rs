@@ -21,7 +21,7 @@ pub struct ScoreArgs {
     /// (e.g. `zcat logs.csv.gz | synthad score --data - ...`).
     #[arg(long)]
     pub data: PathBuf,
-    /// Output CSV: a header row, carried columns, then `score` (and `anomaly` with --predict);
+    /// Output CSV: a header row, carried columns, then `score`, `p_value` (--pvalues), `anomaly` (--predict, --fpr, --fdr) and the reasons (--explain);
     /// "-" writes standard output. A file appears only once complete.
     #[arg(long)]
     pub out: PathBuf,
