@@ -344,7 +344,7 @@ mod tests {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
         let n = 400;
-        let known = |i: usize| i % 40 == 0;
+        let known = |i: usize| i.is_multiple_of(40);
         let a = (0..n)
             .map(|i| {
                 Some(if known(i) {
