@@ -259,7 +259,8 @@ class SynthAD(OutlierMixin, BaseEstimator):
 
     def decision_function(self, X):
         """Anomaly scores of the rows of ``X``: higher is more anomalous."""
-        return np.asarray(self._model.decision_function(*self._named_columns(X)), dtype="float64")
+        names, columns = self._named_columns(X)  # checks it is fitted first
+        return np.asarray(self._model.decision_function(names, columns), dtype="float64")
 
     def _named_columns(self, X):
         """The columns of ``X`` with the names the model matches them by."""
@@ -339,7 +340,8 @@ class SynthAD(OutlierMixin, BaseEstimator):
         score at least as high, (1 + count) / (n + 1). For normal rows like the training ones,
         ``p_values(X) <= a`` flags at most a share ``a`` of them (split conformal
         prediction); ``synthad score --pvalues`` writes the same numbers."""
-        return np.asarray(self._model.p_values(*self._named_columns(X)), dtype="float64")
+        names, columns = self._named_columns(X)
+        return np.asarray(self._model.p_values(names, columns), dtype="float64")
 
     def explain(self, X, top=3):
         """Which input columns push each row's score up, as ``synthad score --explain`` writes
@@ -350,7 +352,8 @@ class SynthAD(OutlierMixin, BaseEstimator):
         ``top=None`` returns every column's contribution instead, one column each."""
         import pandas as pd
 
-        columns, flat, scores, baseline, _method = self._model.explain(*self._named_columns(X))
+        names, columns = self._named_columns(X)
+        columns, flat, scores, baseline, _method = self._model.explain(names, columns)
         contributions = np.asarray(flat, dtype="float64").reshape(len(scores), len(columns))
         index = getattr(X, "index", None) if _module_of(X) == "pandas" else None
         if top is None:

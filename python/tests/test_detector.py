@@ -61,7 +61,9 @@ def test_swaps_in_for_a_pyod_detector(blobs):
 
 def test_unsupervised_and_kinds(blobs):
     X, y, unseen = blobs
-    unsupervised = SynthAD(detector="classifier", hidden=[32], max_epochs=20, random_state=0).fit(X)
+    # The paper's network at its default width: a 32-unit one flagged the far cluster on 1 of 6
+    # seeds (it extrapolates freely outside the synthetic box); the default did on every seed tried.
+    unsupervised = SynthAD(detector="classifier", max_epochs=30, random_state=0).fit(X)
     assert unsupervised.detector_ == "classifier"
     assert unsupervised.predict(unseen).mean() > 0.9
 
