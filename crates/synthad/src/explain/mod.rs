@@ -211,10 +211,7 @@ fn integrated_gradients(m: &NeuralModel, x: &Matrix, baseline: &[f32]) -> Result
 }
 
 fn tree_shap(m: &BoostedTrees, x: &Matrix) -> Attribution {
-    let mut values = Vec::with_capacity(x.rows * x.cols);
-    for c in 0..x.cols {
-        values.extend((0..x.rows).map(|r| x.data[r * x.cols + c] as f64));
-    }
+    let values = crate::train::boosting::column_major(x);
     let contributions = m.booster().predict_contributions(
         &ColumnMatrix::new(&values, x.rows, x.cols),
         ContributionsMethod::Shapley,
@@ -287,13 +284,7 @@ fn path_length_attribution(m: &IsolationForest, x: &Matrix) -> Attribution {
 /// Mean path length (depth + c(leaf size)) of the training rows below each node, leaves
 /// weighted by their size; children come after their parent, so one backward pass fills it.
 fn node_values(tree: &[forest::Node]) -> Vec<f64> {
-    let mut depth = vec![0usize; tree.len()];
-    for (i, node) in tree.iter().enumerate() {
-        if let forest::Node::Split { left, right, .. } = *node {
-            depth[left as usize] = depth[i] + 1;
-            depth[right as usize] = depth[i] + 1;
-        }
-    }
+    let depth = forest::node_depths(tree);
     let mut total = vec![0.0f64; tree.len()];
     let mut size = vec![0.0f64; tree.len()];
     for i in (0..tree.len()).rev() {

@@ -430,7 +430,7 @@ fn boosted_score(g: &mut GraphBuilder, m: &BoostedTrees, x: &str) -> String {
 fn forest_score(g: &mut GraphBuilder, m: &IsolationForest, x: &str) -> String {
     let mut arrays = TreeArrays::default();
     for (t, tree) in m.trees.iter().enumerate() {
-        let mut depth = vec![0usize; tree.len()];
+        let depth = forest::node_depths(tree);
         for (i, node) in tree.iter().enumerate() {
             match *node {
                 forest::Node::Split {
@@ -439,8 +439,6 @@ fn forest_score(g: &mut GraphBuilder, m: &IsolationForest, x: &str) -> String {
                     left,
                     right,
                 } => {
-                    depth[left as usize] = depth[i] + 1;
-                    depth[right as usize] = depth[i] + 1;
                     arrays.split(
                         t,
                         i,

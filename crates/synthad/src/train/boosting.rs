@@ -36,7 +36,7 @@ struct BoostedState {
 }
 
 /// A row-major f32 matrix as the column-major f64 values forust reads.
-fn column_major(x: &Matrix) -> Vec<f64> {
+pub(crate) fn column_major(x: &Matrix) -> Vec<f64> {
     let mut out = Vec::with_capacity(x.rows * x.cols);
     for c in 0..x.cols {
         out.extend((0..x.rows).map(|r| x.data[r * x.cols + c] as f64));

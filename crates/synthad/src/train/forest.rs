@@ -122,6 +122,18 @@ impl IsolationForest {
     }
 }
 
+/// Each node's depth (the root's is 0); children come after their parent, so one pass fills it.
+pub(crate) fn node_depths(tree: &[Node]) -> Vec<usize> {
+    let mut depth = vec![0usize; tree.len()];
+    for (i, node) in tree.iter().enumerate() {
+        if let Node::Split { left, right, .. } = *node {
+            depth[left as usize] = depth[i] + 1;
+            depth[right as usize] = depth[i] + 1;
+        }
+    }
+    depth
+}
+
 /// Grows a subtree on `rows` and returns its index in `nodes`.
 fn grow(
     x: &Matrix,
