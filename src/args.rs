@@ -262,6 +262,7 @@ impl ParamArgs {
             min_patience_steps: self.min_patience_steps,
             sampling: defaults.sampling,
             keep_best: defaults.keep_best,
+            adam_epsilon: defaults.adam_epsilon,
             validation_fraction: self.validation_fraction,
             calibration_fraction: self.calibration_fraction,
             synthetic_ratio: self.synthetic_ratio,

@@ -29,10 +29,12 @@ impl EpochProgress {
 
     pub fn update(&self, stats: &EpochStats) {
         self.bar.set_position(stats.epoch as u64);
-        self.bar.set_message(format!(
-            "loss {:.4} val {:.4}",
-            stats.train_loss, stats.validation_loss
-        ));
+        let message = if stats.validation_loss.is_nan() {
+            format!("loss {:.4}", stats.train_loss)
+        } else {
+            format!("loss {:.4} val {:.4}", stats.train_loss, stats.validation_loss)
+        };
+        self.bar.set_message(message);
     }
 
     pub fn finish(&self) {

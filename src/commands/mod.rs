@@ -10,7 +10,7 @@ pub mod synth;
 pub mod train;
 
 use synthad::train::{DetectorKind, Leaderboard, TrainParams};
-use synthad::FitReport;
+use synthad::{FitReport, ThresholdRows};
 
 /// The candidates `auto` tried, their internal estimates and weights, and what it chose.
 pub fn leaderboard_text(board: &Leaderboard) -> String {
@@ -76,20 +76,32 @@ pub fn print_fit_summary(params: &TrainParams, report: &FitReport) {
         "{name}: {} normal + {} known + {} synthetic training rows, {} features",
         report.normal_rows, report.known_rows, report.synthetic_rows, report.features,
     );
+    if report.threshold_rows == ThresholdRows::Training {
+        eprintln!(
+            "warning: {name}: no normals were held out (it keeps no validation rows, and --calibration-fraction is 0), so the threshold comes from the training normals' own scores and will flag more than --target-fpr of new normals; hold some out with --calibration-fraction"
+        );
+    }
     if t.history.is_empty() {
         // Trees: fitted in one pass, no epochs.
         eprintln!("{rows}; {} trees, {:.1} s", t.epochs, t.seconds);
         return;
     }
-    eprintln!(
-        "{rows}; {} epochs ({} steps), best epoch {} (validation loss {:.4}); {:.0} samples/s, {:.1} s",
-        t.epochs,
-        t.steps,
-        t.best_epoch,
-        t.best_validation_loss,
-        t.samples_per_second,
-        t.seconds
-    );
+    if report.validation_rows == 0 {
+        eprintln!(
+            "{rows}; {} epochs ({} steps), no validation rows (the last epoch is kept); {:.0} samples/s, {:.1} s",
+            t.epochs, t.steps, t.samples_per_second, t.seconds
+        );
+    } else {
+        eprintln!(
+            "{rows}; {} epochs ({} steps), best epoch {} (validation loss {:.4}); {:.0} samples/s, {:.1} s",
+            t.epochs,
+            t.steps,
+            t.best_epoch,
+            t.best_validation_loss,
+            t.samples_per_second,
+            t.seconds
+        );
+    }
     if t.collapsed {
         let hint = match params.detector {
             DetectorKind::Gbt => {
@@ -100,7 +112,7 @@ pub fn print_fit_summary(params: &TrainParams, report: &FitReport) {
             _ => "try --loss logistic, a lower --lr, or more known anomalies",
         };
         eprintln!(
-            "warning: {name}: the model collapsed to a constant score (every validation row gets the same one), so its scores cannot rank anomalies; {hint}"
+            "warning: {name}: the model collapsed to a constant score (every held-out row, or every training row where none are held out, gets the same one), so its scores cannot rank anomalies; {hint}"
         );
     }
 }

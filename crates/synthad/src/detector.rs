@@ -29,6 +29,23 @@ pub struct FitReport {
     pub synthetic_rows: usize,
     pub validation_rows: usize,
     pub features: usize,
+    /// The normal rows the threshold was fitted on.
+    pub threshold_rows: ThresholdRows,
+}
+
+/// The normal rows a threshold is fitted on: held-out rows where there are any, else the
+/// training normals themselves, whose scores run low (the model has seen them), so the
+/// threshold flags more than the target rate of new normals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThresholdRows {
+    /// Validation normals (detectors that stop early or keep their best epoch) or, for
+    /// `auto`, the cross-fitted scores of every training normal.
+    Validation,
+    /// The calibration normals (detectors that hold no validation rows).
+    Calibration,
+    /// The training normals (no validation and `calibration_fraction` 0).
+    Training,
 }
 
 /// A fitted anomaly detector: preprocessor, model and decision threshold.
@@ -90,7 +107,13 @@ impl Detector {
         let x = detector
             .preprocessor
             .transform_rows(table, &calibration_rows)?;
-        detector.calibration = Calibration::new(detector.model.scores(&x)?);
+        let calibration_scores = detector.model.scores(&x)?;
+        let mut report = report;
+        if report.threshold_rows == ThresholdRows::Training && !calibration_scores.is_empty() {
+            detector.threshold = fit_threshold(&calibration_scores, params.target_fpr);
+            report.threshold_rows = ThresholdRows::Calibration;
+        }
+        detector.calibration = Calibration::new(calibration_scores);
         Ok((detector, report))
     }
 
@@ -106,10 +129,16 @@ impl Detector {
         let prepared = TrainingData::new(table, split, params, rng)?;
         let (model, train_report) =
             fit_model(&prepared.train, &prepared.validation, params, rng, on_epoch)?;
-        let threshold = fit_threshold(
-            &model.scores(&prepared.normal_validation)?,
-            params.target_fpr,
-        );
+        // Without validation rows, the caller moves the threshold onto the calibration
+        // normals when it has any.
+        let training_normals;
+        let (threshold_normals, threshold_rows) = if prepared.normal_validation.rows > 0 {
+            (&prepared.normal_validation, ThresholdRows::Validation)
+        } else {
+            training_normals = prepared.train.normals();
+            (&training_normals, ThresholdRows::Training)
+        };
+        let threshold = fit_threshold(&model.scores(threshold_normals)?, params.target_fpr);
 
         let mut known_kinds: Vec<String> = split.known.iter().map(|(_, k)| k.clone()).collect();
         known_kinds.sort();
@@ -124,6 +153,7 @@ impl Detector {
             synthetic_rows: prepared.synthetic_rows,
             validation_rows: prepared.validation.len(),
             features: prepared.preprocessor.n_features(),
+            threshold_rows,
         };
         let detector = Detector {
             schema: data.schema().cloned(),
@@ -162,6 +192,7 @@ impl Detector {
             synthetic_rows: 0,
             validation_rows: 0,
             features: n_features,
+            threshold_rows: ThresholdRows::Validation,
         };
         let detector = Detector {
             schema: data.schema().cloned(),

@@ -50,7 +50,7 @@ pub mod synthesize;
 pub mod train;
 
 pub use choice::Choice;
-pub use detector::{Detector, FitReport};
+pub use detector::{Detector, FitReport, ThresholdRows};
 pub use error::{Error, Result};
 pub use train::data::fit_generator;
 

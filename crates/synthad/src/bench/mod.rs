@@ -1,6 +1,7 @@
 //! The benchmark: protocol scenarios × methods × seeds, every method of a seed on the same
 //! splits, summarised as mean ± std.
 
+mod numpy_random;
 pub mod scenarios;
 
 use std::path::Path;

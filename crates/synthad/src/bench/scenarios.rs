@@ -3,10 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
+use super::numpy_random::NumpyRng;
 use crate::error::{Error, Result};
 use crate::ingest::labels::{canonical, Labels, RowSplit};
 use crate::ingest::{ColumnSpec, RawTable, ReadOptions, Table, TrainingSet};
@@ -146,7 +144,8 @@ pub fn load(name: &str, data_dir: &Path, seed: u64) -> Result<ScenarioData> {
                 ),
             )
         })?;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    // numpy's generator: the splits of ../shared/ANCHORS.md's runs, row for row.
+    let mut rng = NumpyRng::new(seed);
     match name {
         "nsl-kdd" => nsl_kdd(&file, data_dir, &mut rng),
         "thyroid" => thyroid(&file, data_dir),
@@ -155,10 +154,9 @@ pub fn load(name: &str, data_dir: &Path, seed: u64) -> Result<ScenarioData> {
     }
 }
 
-fn shuffled(rows: impl IntoIterator<Item = usize>, rng: &mut ChaCha8Rng) -> Vec<usize> {
-    let mut v: Vec<usize> = rows.into_iter().collect();
-    v.shuffle(rng);
-    v
+/// `rng.permutation(np.flatnonzero(mask))`: `rows` in ascending order, shuffled as numpy does.
+fn shuffled(rows: impl IntoIterator<Item = usize>, rng: &mut NumpyRng) -> Vec<usize> {
+    rng.permutation(&rows.into_iter().collect::<Vec<_>>())
 }
 
 /// Rounds `fraction × n`, keeping at least one row when there are any.
@@ -180,7 +178,7 @@ fn typed_like(train: &Table, raw: &RawTable, options: &ReadOptions) -> Result<Ta
     Table::with_kinds(raw, &kinds, options)
 }
 
-fn nsl_kdd(train_file: &Path, data_dir: &Path, rng: &mut ChaCha8Rng) -> Result<ScenarioData> {
+fn nsl_kdd(train_file: &Path, data_dir: &Path, rng: &mut NumpyRng) -> Result<ScenarioData> {
     let options = ReadOptions::default();
     let family = |attack: &str| -> Option<String> {
         NSL_KDD_FAMILIES
@@ -265,7 +263,7 @@ fn thyroid(train_file: &Path, data_dir: &Path) -> Result<ScenarioData> {
     })
 }
 
-fn arrhythmia(file: &Path, rng: &mut ChaCha8Rng) -> Result<ScenarioData> {
+fn arrhythmia(file: &Path, rng: &mut NumpyRng) -> Result<ScenarioData> {
     // The file marks missing values "NaN" (its README says "?"): both are missing here.
     let mut options = ReadOptions::default();
     options.missing.push("NaN".into());
@@ -307,7 +305,7 @@ fn arrhythmia(file: &Path, rng: &mut ChaCha8Rng) -> Result<ScenarioData> {
 }
 
 /// ADBench `.npz` sets: 70% of normals train, 20% of anomalies are known; the rest test.
-fn npz_scenario(name: &str, file: &Path, rng: &mut ChaCha8Rng) -> Result<ScenarioData> {
+fn npz_scenario(name: &str, file: &Path, rng: &mut NumpyRng) -> Result<ScenarioData> {
     let options = ReadOptions::default();
     let raw = RawTable::read(file, &options)?;
     let labels = Labels::read(&raw, "y")?;

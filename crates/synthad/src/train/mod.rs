@@ -47,7 +47,8 @@ pub use report::{EpochStats, TrainReport};
 /// Spread below which validation scores count as one constant score.
 const COLLAPSE_SPREAD: f32 = 1e-6;
 
-/// Fits the model `params.detector` on `train`, validating on `validation`.
+/// Fits the model `params.detector` on `train`, validating on `validation` (empty where
+/// validation does not pick the model: see [`TrainParams::selects_on_validation`]).
 pub(crate) fn fit_model(
     train: &LabeledSet,
     validation: &LabeledSet,
@@ -55,7 +56,7 @@ pub(crate) fn fit_model(
     rng: &mut ChaCha8Rng,
     on_epoch: &mut dyn FnMut(&EpochStats),
 ) -> Result<(Model, TrainReport)> {
-    if train.is_empty() || validation.is_empty() {
+    if train.is_empty() || (validation.is_empty() && params.selects_on_validation(train.len())) {
         return Err(Error::Training(
             "the training or validation set is empty".into(),
         ));
@@ -87,7 +88,9 @@ pub(crate) fn fit_model(
             (Model::Neural(model), report)
         }
     };
-    let scores = model.scores(&validation.x)?;
+    // A model that ranks nothing gives every row one score, seen or not.
+    let checked = if validation.is_empty() { train } else { validation };
+    let scores = model.scores(&checked.x)?;
     let (lo, hi) = scores
         .iter()
         .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &s| {

@@ -22,14 +22,19 @@ pub(crate) struct AdamW {
     steps: i32,
     learning_rate: f64,
     weight_decay: f64,
+    epsilon: f64,
 }
 
 const BETA1: f64 = 0.9;
 const BETA2: f64 = 0.999;
-const EPS: f64 = 1e-8;
 
 impl AdamW {
-    pub(crate) fn new(vars: Vec<Var>, learning_rate: f64, weight_decay: f64) -> AdamW {
+    pub(crate) fn new(
+        vars: Vec<Var>,
+        learning_rate: f64,
+        weight_decay: f64,
+        epsilon: f64,
+    ) -> AdamW {
         let moments = vars
             .iter()
             .map(|v| (vec![0.0; v.elem_count()], vec![0.0; v.elem_count()]))
@@ -40,6 +45,7 @@ impl AdamW {
             steps: 0,
             learning_rate,
             weight_decay,
+            epsilon,
         }
     }
 
@@ -80,7 +86,7 @@ impl AdamW {
                     scale_m as f32,
                     scale_v as f32,
                     (1.0 - self.learning_rate * self.weight_decay) as f32,
-                    EPS as f32,
+                    self.epsilon as f32,
                     self.learning_rate as f32,
                 ],
             };
@@ -175,9 +181,10 @@ mod tests {
     /// gradient split over two shards.
     #[test]
     fn matches_the_textbook_update() {
+        const EPS: f64 = 1e-8;
         let (lr, wd) = (0.01, 0.1);
         let theta = Var::new(&[1.0f32, -2.0, 0.5], &Device::Cpu).unwrap();
-        let mut optimizer = AdamW::new(vec![theta.clone()], lr, wd);
+        let mut optimizer = AdamW::new(vec![theta.clone()], lr, wd, EPS);
         let shards = [[0.3f32, -1.0, 0.0], [0.1, 0.5, -0.25]];
         let mut expected = [1.0f64, -2.0, 0.5];
         let (mut m, mut v) = ([0.0f64; 3], [0.0f64; 3]);

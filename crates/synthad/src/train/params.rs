@@ -133,6 +133,8 @@ pub struct TrainParams {
     pub learning_rate: f64,
     /// AdamW decoupled weight decay.
     pub weight_decay: f64,
+    /// Adam's ε, added to the root of the second moment.
+    pub adam_epsilon: f64,
     pub batch_size: usize,
     pub max_epochs: usize,
     /// Early-stopping patience in epochs without a better validation loss ...
@@ -190,6 +192,7 @@ impl Default for TrainParams {
             min_patience_steps: 100,
             sampling: Sampling::Shuffle,
             keep_best: true,
+            adam_epsilon: 1e-8,
             validation_fraction: 0.2,
             calibration_fraction: 0.1,
             synthetic_ratio: 1.0,
@@ -219,15 +222,17 @@ impl TrainParams {
         };
         match detector {
             DetectorKind::Classifier | DetectorKind::IForest | DetectorKind::Auto => base,
-            // DeepOD 0.4.1's DeepSAD: 100-50 hidden, batch 64, Adam with weight decay 1e-5
-            // (ours decoupled), normals and anomalies drawn equally often, a fixed number of
-            // epochs (the anchors ran 50) and the last epoch's weights.
+            // DeepOD 0.4.1's DeepSAD: 100-50 hidden, batch 64, Adam with ε 1e-6 and no weight
+            // decay (BaseDeepAD._training), normals and anomalies drawn equally often, a fixed
+            // number of epochs (the anchors ran 50) and the last epoch's weights — so no rows
+            // are held out for validation.
             DetectorKind::DeepSad => TrainParams {
                 hidden: vec![100, 50],
                 batch_size: 64,
                 max_epochs: 50,
                 patience: 50,
-                weight_decay: 1e-5,
+                weight_decay: 0.0,
+                adam_epsilon: 1e-6,
                 sampling: Sampling::Balanced,
                 keep_best: false,
                 ..base
@@ -268,7 +273,7 @@ impl TrainParams {
         match self.detector {
             DetectorKind::Gbt => super::boosting::early_stops(rows),
             DetectorKind::IForest | DetectorKind::Auto => false,
-            _ => self.keep_best,
+            _ => self.keep_best || self.patience < self.max_epochs,
         }
     }
 
@@ -308,6 +313,9 @@ impl TrainParams {
         }
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
             return fail("weight_decay", &self.weight_decay, "a number ≥ 0");
+        }
+        if !(self.adam_epsilon > 0.0 && self.adam_epsilon.is_finite()) {
+            return fail("adam_epsilon", &self.adam_epsilon, "a positive number");
         }
         if self.batch_size == 0 {
             return fail("batch_size", &0, "a positive number of rows");

@@ -127,7 +127,12 @@ impl NeuralModel {
     ) -> Result<TrainReport> {
         let device = Device::Cpu;
         let network = &self.network;
-        let mut optimizer = AdamW::new(network.vars(), params.learning_rate, params.weight_decay);
+        let mut optimizer = AdamW::new(
+            network.vars(),
+            params.learning_rate,
+            params.weight_decay,
+            params.adam_epsilon,
+        );
         let x_all = Tensor::from_slice(&train.x.data, (train.x.rows, train.x.cols), &device)?;
         let y_all = Tensor::from_slice(&train.target, train.len(), &device)?;
         // Balanced sampling weighs rows by how often they are drawn, and the loss by 1.
@@ -169,8 +174,13 @@ impl NeuralModel {
                 steps += 1;
                 samples += chunk.len();
             }
-            let validation_loss = self.mean_loss(validation)?;
-            if !validation_loss.is_finite() {
+            // NaN where nothing is held out (the detector keeps its last epoch).
+            let validation_loss = if validation.is_empty() {
+                f64::NAN
+            } else {
+                self.mean_loss(validation)?
+            };
+            if !validation_loss.is_finite() && !validation.is_empty() {
                 return Err(Error::Training(format!(
                     "the validation loss became {validation_loss} at epoch {epoch}; lower the learning rate"
                 )));
@@ -184,7 +194,10 @@ impl NeuralModel {
             };
             on_epoch(&stats);
             history.push(stats);
-            if validation_loss < best.0 {
+            if validation.is_empty() {
+                // Nothing to stop on: every epoch runs, the last one counts.
+                best.1 = epoch;
+            } else if validation_loss < best.0 {
                 best = (validation_loss, epoch, network.snapshot()?);
                 steps_at_best = steps;
             } else if steps - steps_at_best >= patience_steps {
