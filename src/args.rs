@@ -163,7 +163,7 @@ pub struct ParamArgs {
     /// transient.
     #[arg(long, default_value_t = TrainParams::default().min_patience_steps, help_heading = TRAINING)]
     pub min_patience_steps: usize,
-    /// Share of normal and known rows held out for early stopping and the threshold.
+    /// Share of normal and known rows held out for early stopping and the threshold (detectors that stop on nothing — deepsad, gbt under 10,000 rows, iforest — hold none out and set the threshold on the calibration normals).
     #[arg(long, default_value_t = TrainParams::default().validation_fraction, help_heading = TRAINING)]
     pub validation_fraction: f64,
     /// Share of normal rows held out from training and validation to calibrate p-values

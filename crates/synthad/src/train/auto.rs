@@ -325,8 +325,8 @@ fn make_folds(
 }
 
 /// Fits one candidate on a fold's training rows, the way `Detector::fit` would (its own
-/// validation split, synthetic anomalies, early stopping), and standardises its scores on
-/// its validation normals.
+/// validation split where it has one, synthetic anomalies, early stopping), and standardises
+/// its scores on normals it did not train on.
 fn fit_in_fold(
     fold: &Fold,
     preprocessor: &Preprocessor,
@@ -354,12 +354,17 @@ fn fit_in_fold(
         sample(&fold.normal_train, &mut rng),
         sample(&fold.known_train, &mut rng),
     );
-    let normal = split(&normal_train, params.validation_fraction, &mut rng);
+    // As in `Detector::fit`: rows are held out only where validation picks the model.
     let rows = normal_train.rows + known_train.rows;
-    let known = if params.selects_on_validation(rows) {
-        split(&known_train, params.validation_fraction, &mut rng)
+    let selects = params.selects_on_validation(rows);
+    let empty = Matrix::zeros(0, normal_train.cols);
+    let (normal, known) = if selects {
+        (
+            split(&normal_train, params.validation_fraction, &mut rng),
+            split(&known_train, params.validation_fraction, &mut rng),
+        )
     } else {
-        [Matrix::zeros(0, known_train.cols), known_train]
+        ([empty.clone(), normal_train], [empty, known_train])
     };
     let data = TrainingData::from_encoded(
         normal,
@@ -371,7 +376,14 @@ fn fit_in_fold(
     );
     let (model, _) =
         super::fit_model(&data.train, &data.validation, params, &mut rng, &mut |_| {})?;
-    let scale = Standardize::fit(&model.scores(&data.normal_validation)?);
+    // Standardised on normals the model did not train on: its validation normals, or, where
+    // it holds none, the normals its fold left out.
+    let unseen_normals = if selects {
+        &data.normal_validation
+    } else {
+        &fold.normal
+    };
+    let scale = Standardize::fit(&model.scores(unseen_normals)?);
     Ok((model, scale))
 }
 

@@ -147,10 +147,13 @@ pub struct TrainParams {
     /// Whether to restore the weights of the epoch with the best validation loss (else the
     /// last epoch's are kept, as DeepOD does).
     pub keep_best: bool,
-    /// Share of normal and of known-anomaly rows held out for early stopping and the threshold.
+    /// Share of normal and of known-anomaly rows held out for early stopping (or the best epoch)
+    /// and the threshold; none are held out by detectors that choose nothing on them (deepsad's
+    /// fixed epochs, gbt below 10,000 rows, iforest), whose threshold the calibration normals set.
     pub validation_fraction: f64,
     /// Share of the normal rows held out from everything else — fitting, early stopping, the
-    /// threshold — whose scores calibrate p-values and `--fpr` (split conformal prediction).
+    /// threshold (except for detectors without validation rows, whose threshold they set) —
+    /// whose scores calibrate p-values and `--fpr` (split conformal prediction).
     /// 0 keeps every normal row for training, and the model has no p-values.
     pub calibration_fraction: f64,
     /// Synthetic anomalies per normal training row.
