@@ -32,7 +32,10 @@ impl EpochProgress {
         let message = if stats.validation_loss.is_nan() {
             format!("loss {:.4}", stats.train_loss)
         } else {
-            format!("loss {:.4} val {:.4}", stats.train_loss, stats.validation_loss)
+            format!(
+                "loss {:.4} val {:.4}",
+                stats.train_loss, stats.validation_loss
+            )
         };
         self.bar.set_message(message);
     }

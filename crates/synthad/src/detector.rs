@@ -495,6 +495,52 @@ mod tests {
     }
 
     #[test]
+    fn detectors_that_choose_nothing_on_validation_train_on_every_normal() {
+        // deepsad (fixed epochs), gbt (under 10,000 rows) and iforest hold no rows out: the
+        // threshold comes from the calibration normals, or, with none, from the training
+        // normals (flagged). The classifier keeps its validation split.
+        for detector in [
+            DetectorKind::DeepSad,
+            DetectorKind::Gbt,
+            DetectorKind::IForest,
+        ] {
+            let base = TrainParams {
+                max_epochs: 3,
+                patience: 3,
+                ..TrainParams::for_detector(detector)
+            };
+            let calibrated = TrainParams {
+                calibration_fraction: 0.25,
+                ..base.clone()
+            };
+            let (d, report) = Detector::fit(&data(), &calibrated.clone().check().unwrap()).unwrap();
+            assert_eq!(report.validation_rows, 0, "{detector:?}");
+            assert_eq!(report.normal_rows, 30, "{detector:?}");
+            assert_eq!(report.threshold_rows, ThresholdRows::Calibration);
+            assert_eq!(d.calibration().len(), 10);
+            // The threshold is the one the calibration normals give.
+            let scores: Vec<f32> =
+                serde_json::from_value(serde_json::to_value(&d.calibration).unwrap()).unwrap();
+            assert_eq!(d.threshold, fit_threshold(&scores, calibrated.target_fpr));
+            let uncalibrated = TrainParams {
+                calibration_fraction: 0.0,
+                ..base
+            };
+            let (_, report) = Detector::fit(&data(), &uncalibrated.check().unwrap()).unwrap();
+            assert_eq!(report.normal_rows, 40, "{detector:?}");
+            assert_eq!(report.threshold_rows, ThresholdRows::Training);
+        }
+        let classifier = TrainParams {
+            calibration_fraction: 0.0,
+            ..small()
+        };
+        let (_, report) = Detector::fit(&data(), &classifier.check().unwrap()).unwrap();
+        assert_eq!(report.normal_rows, 32);
+        assert!(report.validation_rows > 0);
+        assert_eq!(report.threshold_rows, ThresholdRows::Validation);
+    }
+
+    #[test]
     fn with_precision_changes_the_model_and_its_recorded_parameters_alike() {
         let (d, _) = Detector::fit(&data(), &small().check().unwrap()).unwrap();
         if Precision::Bf16.check_supported().is_ok() {

@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-
 use super::numpy_random::NumpyRng;
 use crate::error::{Error, Result};
 use crate::ingest::labels::{canonical, Labels, RowSplit};

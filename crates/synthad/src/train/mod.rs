@@ -89,7 +89,11 @@ pub(crate) fn fit_model(
         }
     };
     // A model that ranks nothing gives every row one score, seen or not.
-    let checked = if validation.is_empty() { train } else { validation };
+    let checked = if validation.is_empty() {
+        train
+    } else {
+        validation
+    };
     let scores = model.scores(&checked.x)?;
     let (lo, hi) = scores
         .iter()
