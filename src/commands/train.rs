@@ -10,7 +10,7 @@ use synthad::atomic_file::AtomicFile;
 use synthad::ingest::labels::LabelSpec;
 use synthad::ingest::{DataSpec, TrainingSet};
 use synthad::train::TrainParams;
-use synthad::Detector;
+use synthad::{Detector, ThresholdRows};
 
 use crate::args::{ColumnArgs, ParamArgs, ReadArgs};
 use crate::progress::EpochProgress;
@@ -87,8 +87,13 @@ pub fn run(args: TrainArgs, quiet: bool) -> Result<()> {
     model_file
         .commit()
         .with_context(|| format!("saving the model to {}", args.model.display()))?;
+    let threshold_rows = match report.threshold_rows {
+        ThresholdRows::Validation => "held-out",
+        ThresholdRows::Calibration => "calibration",
+        ThresholdRows::Training => "training",
+    };
     eprintln!(
-        "wrote {} (threshold {:.4} at {:.0}% false positives on validation normals)",
+        "wrote {} (threshold {:.4} at {:.0}% false positives on {threshold_rows} normals)",
         args.model.display(),
         detector.threshold(),
         detector.params().target_fpr * 100.0

@@ -170,7 +170,8 @@ pub struct TrainParams {
     /// Most features one categorical column becomes; rarer categories share an "other"
     /// feature (see [`crate::prepare::one_hot`]).
     pub max_categories: usize,
-    /// False-positive rate on validation normals at which the decision threshold is set.
+    /// False-positive rate on held-out normals (validation, calibration, or for `auto` cross-fitted
+    /// ones) at which the decision threshold is set.
     pub target_fpr: f64,
     pub seed: u64,
     pub precision: Precision,
