@@ -541,6 +541,36 @@ mod tests {
     }
 
     #[test]
+    fn boosting_holds_validation_rows_out_exactly_where_it_stops_early() {
+        // 5,100 normals and 10 known anomalies: under scikit-learn's 10,000 rows, unless the
+        // synthetic anomalies (as many as the normals) join them — then rows are held out and
+        // boosting stops early on them.
+        let n = 5_100;
+        let mut x: Vec<f64> = (0..n).map(|i| (i % 97) as f64 / 96.0).collect();
+        x.extend([10.0; 10]);
+        let table = Table::from_numeric_columns("t", vec![("x".into(), x)]);
+        let split = RowSplit {
+            normal: (0..n).collect(),
+            known: (n..n + 10).map(|r| (r, "far".to_string())).collect(),
+            left_out: 0,
+        };
+        let data = TrainingSet::new(table, split);
+        for (mode, held) in [(Mode::Vanilla, false), (Mode::Synthetic, true)] {
+            let params = TrainParams {
+                mode,
+                calibration_fraction: 0.0,
+                trees: crate::train::TreeParams {
+                    trees: 5,
+                    ..Default::default()
+                },
+                ..TrainParams::for_detector(DetectorKind::Gbt)
+            };
+            let (_, report) = Detector::fit(&data, &params.check().unwrap()).unwrap();
+            assert_eq!(report.validation_rows > 0, held, "{mode:?}");
+        }
+    }
+
+    #[test]
     fn with_precision_changes_the_model_and_its_recorded_parameters_alike() {
         let (d, _) = Detector::fit(&data(), &small().check().unwrap()).unwrap();
         if Precision::Bf16.check_supported().is_ok() {

@@ -355,8 +355,8 @@ fn fit_in_fold(
         sample(&fold.known_train, &mut rng),
     );
     // As in `Detector::fit`: rows are held out only where validation picks the model.
-    let rows = normal_train.rows + known_train.rows;
-    let selects = params.selects_on_validation(rows);
+    let selects =
+        params.selects_on_validation(params.training_rows(normal_train.rows, known_train.rows));
     let empty = Matrix::zeros(0, normal_train.cols);
     let (normal, known) = if selects {
         (

@@ -93,8 +93,9 @@ impl BoostedTrees {
         let t = &params.trees;
         // scikit-learn's HistGradientBoostingClassifier: no L2 on the leaf values, a minimum
         // leaf hessian of 1e-3 (forust's default of 1 stops small sets from ever splitting),
-        // and early stopping only past 10,000 rows ("auto").
-        let early_stopping = early_stops(train.len() + validation.len());
+        // and early stopping only past 10,000 rows ("auto"): the caller holds validation rows
+        // out exactly then (`TrainParams::selects_on_validation`).
+        let early_stopping = !validation.is_empty();
         let mut booster = GradientBooster::default()
             .set_iterations(t.trees)
             .set_learning_rate(params.learning_rate as f32)

@@ -56,10 +56,8 @@ pub(crate) fn fit_model(
     rng: &mut ChaCha8Rng,
     on_epoch: &mut dyn FnMut(&EpochStats),
 ) -> Result<(Model, TrainReport)> {
-    if train.is_empty() || (validation.is_empty() && params.selects_on_validation(train.len())) {
-        return Err(Error::Training(
-            "the training or validation set is empty".into(),
-        ));
+    if train.is_empty() {
+        return Err(Error::Training("the training set is empty".into()));
     }
     let started = Instant::now();
     let (model, mut report) = match params.detector {

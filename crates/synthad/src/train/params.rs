@@ -272,13 +272,26 @@ impl TrainParams {
     }
 
     /// Whether the validation rows choose the model (early stopping, the best epoch) for a
-    /// training set of `rows` rows, rather than only setting the threshold.
+    /// training set of `rows` rows (see [`TrainParams::training_rows`]); where they do not,
+    /// none are held out.
     pub fn selects_on_validation(&self, rows: usize) -> bool {
         match self.detector {
             DetectorKind::Gbt => super::boosting::early_stops(rows),
             DetectorKind::IForest | DetectorKind::Auto => false,
             _ => self.keep_best || self.patience < self.max_epochs,
         }
+    }
+
+    /// The rows a fit on `normals` normal and `known` known-anomaly rows trains on, synthetic
+    /// ones included, before any validation rows are held out.
+    pub fn training_rows(&self, normals: usize, known: usize) -> usize {
+        let known = if self.uses_known() { known } else { 0 };
+        let synthetic = if self.uses_synthetic() {
+            (self.synthetic_ratio * normals as f64).ceil() as usize
+        } else {
+            0
+        };
+        normals + known + synthetic
     }
 
     /// Whether the detector learns from the known anomalies.
