@@ -166,3 +166,60 @@ fn score_runs_an_f32_model_in_bf16() {
         Err(err) => assert!(err.contains("AVX512-BF16"), "{err}"),
     }
 }
+
+/// `train` names the normals its threshold came from, and warns when they are the training
+/// normals themselves (a detector without validation rows and no calibration normals).
+#[test]
+fn train_says_where_the_threshold_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.csv");
+    let mut s = String::from("x,y,label\n");
+    for i in 0..200 {
+        let anomaly = i < 10;
+        let x = if anomaly { 5.0 } else { (i % 17) as f64 / 16.0 };
+        s.push_str(&format!(
+            "{x},{},{}\n",
+            (i % 13) as f64 / 12.0,
+            if anomaly { "bad" } else { "ok" }
+        ));
+    }
+    std::fs::write(&data, s).unwrap();
+    let model = dir.path().join("m.synthad");
+    let train = |extra: &[&str]| -> String {
+        let mut args = vec![
+            "train",
+            "--data",
+            path_str(&data),
+            "--label-column",
+            "label",
+            "--normal",
+            "ok",
+            "--known",
+            "bad",
+            "--detector",
+            "gbt",
+            "--model",
+            path_str(&model),
+        ];
+        args.extend(extra);
+        let out = synthad().args(&args).output().expect("synthad runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let calibrated = train(&[]);
+    assert!(
+        calibrated.contains("false positives on calibration normals"),
+        "{calibrated}"
+    );
+    assert!(!calibrated.contains("warning"), "{calibrated}");
+    let uncalibrated = train(&["--calibration-fraction", "0"]);
+    assert!(
+        uncalibrated.contains("false positives on training normals"),
+        "{uncalibrated}"
+    );
+    assert!(uncalibrated.contains("warning: gbt"), "{uncalibrated}");
+}
