@@ -1,8 +1,9 @@
-//! The demo and `synth` commands, and scoring at another precision, end to end.
+//! The demo and `synth` commands, scoring at another precision, and what `train` says of its
+//! threshold, end to end.
 
 mod common;
 
-use common::{path_str, run_err, run_ok};
+use common::{path_str, run_err, run_ok, synthad};
 
 #[test]
 fn demo_shows_the_synthetic_model_catching_the_unseen_cluster() {
