@@ -69,11 +69,7 @@ impl TrainingData {
         let n_features = preprocessor.n_features();
         // The encoded rows are held three times at the peak (encoded, split into sets, stacked
         // with labels), the synthetic ones twice.
-        let synthetic_rows = if params.uses_synthetic() {
-            (params.synthetic_ratio * normal.len() as f64).ceil() as usize
-        } else {
-            0
-        };
+        let synthetic_rows = params.synthetic_rows_at_most(normal.len());
         crate::memory::ensure_fits(
             crate::memory::product(&[training_rows.len() * 3 + synthetic_rows * 2, n_features, 4]),
             &format!(

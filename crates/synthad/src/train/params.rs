@@ -286,12 +286,16 @@ impl TrainParams {
     /// ones included, before any validation rows are held out.
     pub fn training_rows(&self, normals: usize, known: usize) -> usize {
         let known = if self.uses_known() { known } else { 0 };
-        let synthetic = if self.uses_synthetic() {
+        normals + known + self.synthetic_rows_at_most(normals)
+    }
+
+    /// An upper bound on the synthetic anomalies drawn for `normals` normal rows.
+    pub fn synthetic_rows_at_most(&self, normals: usize) -> usize {
+        if self.uses_synthetic() {
             (self.synthetic_ratio * normals as f64).ceil() as usize
         } else {
             0
-        };
-        normals + known + synthetic
+        }
     }
 
     /// Whether the detector learns from the known anomalies.
