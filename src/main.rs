@@ -2,7 +2,6 @@
 
 mod args;
 mod commands;
-mod outputs;
 mod plot;
 mod progress;
 
@@ -69,8 +68,47 @@ fn restore_sigpipe() {
     }
 }
 
+/// SIGINT, SIGTERM and SIGHUP delete the partial outputs (and spooled input) before the
+/// process ends as the signal would (exit status 128 + the signal's number, as shells show).
+/// The signals are blocked in every thread and taken by one thread that waits for them, so the
+/// clean-up runs as ordinary code, not inside a signal handler.
+fn clean_up_on_signals() {
+    #[cfg(unix)]
+    {
+        // SAFETY: the set is initialised by sigemptyset before use, and the mask is changed
+        // before any other thread exists, so every later thread inherits it.
+        let set = unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::sigaddset(&mut set, signal);
+            }
+            if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+                return;
+            }
+            set
+        };
+        std::thread::spawn(move || {
+            let mut signal: libc::c_int = 0;
+            // SAFETY: `set` is a valid signal set and `signal` outlives the call.
+            if unsafe { libc::sigwait(&set, &mut signal) } != 0 {
+                return;
+            }
+            synthad::output::remove_temporaries();
+            // SAFETY: with the default action restored and the signal unblocked in this
+            // thread, raising it ends the process as the signal would have.
+            unsafe {
+                libc::signal(signal, libc::SIG_DFL);
+                libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+                libc::raise(signal);
+            }
+        });
+    }
+}
+
 fn main() -> ExitCode {
     restore_sigpipe();
+    clean_up_on_signals();
     synthad::process::keep_freed_memory();
     let cli = Cli::parse();
     synthad::process::set_threads(cli.threads.unwrap_or(0));

@@ -21,7 +21,7 @@ fn save_png(path: &Path, pixels: &[u8], (width, height): (u32, u32)) -> Result<(
     image::codecs::png::PngEncoder::new(&mut png)
         .write_image(pixels, width, height, image::ColorType::Rgb8)
         .map_err(|e| anyhow!("encoding {}: {e}", path.display()))?;
-    synthad::atomic_file::write(path, &png)?;
+    synthad::output::write(path, &png)?;
     Ok(())
 }
 

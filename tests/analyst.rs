@@ -153,18 +153,6 @@ fn p_values_rates_and_reasons_come_out_of_score() {
         err.contains("--fpr 1.5: expected a rate in (0, 1)"),
         "{err}"
     );
-    let err = run_err(&[
-        "score",
-        "--model",
-        path_str(&model),
-        "--data",
-        "-",
-        "--out",
-        path_str(&out),
-        "--fdr",
-        "0.1",
-    ]);
-    assert!(err.contains("cannot read standard input twice"), "{err}");
     let uncalibrated = dir.path().join("u.synthad");
     train(
         &data,

@@ -1,5 +1,6 @@
 //! The model-file loader on arbitrary bytes: an error, or a model that scores rows of its own
-//! schema without a panic. A model file is untrusted input.
+//! schema without a panic. A model file is untrusted input. Each input is loaded as it is and
+//! with its checksum recomputed, so that mutations reach the checks behind the checksum.
 #![no_main]
 
 use std::path::Path;
@@ -9,6 +10,13 @@ use synthad::ingest::{Column, ColumnKind, Table, Values};
 use synthad::Detector;
 
 fuzz_target!(|data: &[u8]| {
+    load_and_score(data);
+    if let Some(resealed) = synthad::model_file::reseal(data) {
+        load_and_score(&resealed);
+    }
+});
+
+fn load_and_score(data: &[u8]) {
     let Ok(detector) = Detector::from_bytes(data, Path::new("fuzz.synthad")) else {
         return;
     };
@@ -37,4 +45,4 @@ fuzz_target!(|data: &[u8]| {
     let _ = detector.decision_function(&table);
     let bytes = detector.to_bytes().expect("a loaded model saves");
     Detector::from_bytes(&bytes, Path::new("again.synthad")).expect("a saved model loads");
-});
+}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
@@ -34,9 +35,15 @@ __all__ = [
     "SynthadError",
     "InvalidInputError",
     "ModelFileError",
+    "FitWarning",
     "__version__",
 ]
 __version__ = _core.__version__
+
+
+class FitWarning(UserWarning):
+    """Something about a fit the user should know (a column that looks like an identifier):
+    the message says what to do."""
 
 # Keyword → (TrainParams field path, converter). Every option of `synthad train`.
 _PARAMS = {
@@ -91,26 +98,34 @@ def load(path):
 def _columns(X):
     """(names, columns, categorical names) of a numpy array, pandas DataFrame or pyarrow Table.
 
-    Numeric and boolean columns go as float64 arrays (NaN = missing); object, string and
-    category columns as lists of str (None = missing), read as categories — as the CLI
-    infers them from a file.
+    Numeric and boolean columns go as float64 arrays (NaN = missing); object and string
+    columns as lists of str (None = missing), which the core types as it types a file's
+    columns — numbers stay numbers, and a column of numbers with one typo is an error naming
+    the row and column, as ``synthad train`` says of the same rows. Only pandas ``category``
+    columns are declared categorical.
     """
     module = type(X).__module__.split(".")[0]
     if module == "pyarrow":
         X = X.to_pandas()
         module = "pandas"
     if module == "pandas" and hasattr(X, "columns"):
-        names, columns, categorical = [], [], []
-        for name in X.columns:
-            series = X[name]
+        names = [str(name) for name in X.columns]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise InvalidInputError(
+                f"X has more than one column named {repeated[0]!r}: columns are matched by "
+                "name, so each needs its own; rename them")
+        columns, categorical = [], []
+        for position, name in enumerate(names):
+            series = X.iloc[:, position]
             kind = series.dtype.kind
-            names.append(str(name))
             if kind in "biuf":
                 columns.append(np.ascontiguousarray(series.to_numpy(dtype="float64", na_value=np.nan)))
             else:
                 values = [None if _is_missing(v) else str(v) for v in series.tolist()]
                 columns.append(values)
-                categorical.append(str(name))
+                if str(series.dtype) == "category":
+                    categorical.append(name)
         return names, columns, categorical
     from sklearn.utils import check_array
 
@@ -118,10 +133,10 @@ def _columns(X):
     # column; NaN is a missing value, infinity an error.
     array = check_array(X, dtype=None, accept_sparse=False, ensure_all_finite="allow-nan")
     if array.dtype.kind not in "biuf":
-        # Mixed or text arrays: every column as text categories.
+        # Mixed or text arrays: every column as text, typed by the core as a file's would be.
         columns = [[None if _is_missing(v) else str(v) for v in array[:, j]] for j in range(array.shape[1])]
         names = [str(j) for j in range(array.shape[1])]
-        return names, columns, list(names)
+        return names, columns, []
     array = np.asarray(array, dtype="float64")
     names = [str(j) for j in range(array.shape[1])]
     return names, [np.ascontiguousarray(array[:, j]) for j in range(array.shape[1])], []
@@ -227,13 +242,22 @@ class SynthAD(OutlierMixin, BaseEstimator):
             raise InvalidInputError(
                 f"n_samples={rows}: fitting needs at least 2 rows (one to train on, one to validate)")
         roles = _roles(y, kinds, rows)
-        self._model = _core.fit(names, columns, categorical, roles, self._params_json())
+        self._model, warnings_ = _core.fit(names, columns, categorical, roles, self._params_json())
+        for message in warnings_:
+            warnings.warn(message, FitWarning, stacklevel=2)
         self.n_features_in_ = len(names)
         if _module_of(X) in ("pandas", "pyarrow"):
             self.feature_names_in_ = np.asarray(names, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_  # refitted on an array: no names any more
         self.decision_scores_ = self.decision_function(X)
         self._process_decision_scores()
         return self
+
+    def fit_predict(self, X, y=None, **fit_params):
+        """``fit(X, y)``, then the training rows' labels (scikit-learn's OutlierMixin would
+        drop ``y``, turning a semi-supervised fit into an unsupervised one)."""
+        return self.fit(X, y, **fit_params).labels_
 
     def _process_decision_scores(self):
         """PyOD's thresholding: the training scores' (1 − contamination) quantile."""
@@ -267,7 +291,8 @@ class SynthAD(OutlierMixin, BaseEstimator):
         self._check_fitted()
         names, columns, _ = _columns(X)
         expected = list(self._model.feature_names_in)
-        if _module_of(X) in ("pandas", "pyarrow"):
+        by_name = _module_of(X) in ("pandas", "pyarrow") and hasattr(self, "feature_names_in_")
+        if by_name:
             missing = [n for n in expected if n not in names]
             if missing:
                 raise InvalidInputError(
@@ -396,10 +421,25 @@ class SynthAD(OutlierMixin, BaseEstimator):
 
     @classmethod
     def _from_core(cls, model):
+        # Every stored option that differs from the detector's defaults comes back as its
+        # keyword, so that clone(load(path)).fit(X, y) trains the model the file holds.
         params = json.loads(model.params_json)
-        detector = cls(detector=params["detector"], mode=params["mode"],
-                       random_state=params["seed"])
+        defaults = json.loads(_core.default_params_json(params["detector"]))
+        keywords = {"detector": params["detector"], "mode": params["mode"],
+                    "random_state": params["seed"]}
+        for keyword, (path, _convert) in _PARAMS.items():
+            if keyword in keywords:
+                continue
+            value, default = params, defaults
+            for part in path.split("."):
+                value, default = value.get(part), (default or {}).get(part)
+            if value is not None and value != default:
+                keywords[keyword] = value
+        detector = cls(**keywords)
         detector._model = model
+        names = list(model.feature_names_in)
+        if names != [str(j) for j in range(len(names))]:  # fitted on named columns
+            detector.feature_names_in_ = np.asarray(names, dtype=object)
         detector.n_features_in_ = len(model.feature_names_in)
         # A model file holds no training scores: its own threshold (fitted on held-out normal
         # rows, the one `synthad score --predict` uses) stands in for PyOD's.
@@ -414,8 +454,15 @@ class SynthAD(OutlierMixin, BaseEstimator):
         return state
 
     def __setstate__(self, state):
-        if isinstance(state.get("_model"), (bytes, bytearray)):
-            state["_model"] = _core.from_bytes(state["_model"])
+        if not isinstance(state, dict):
+            raise ModelFileError(
+                f"not a pickled SynthAD: its state is a {type(state).__name__}, not a dict")
+        if "_model" in state:
+            if not isinstance(state["_model"], (bytes, bytearray)):
+                raise ModelFileError(
+                    "not a pickled SynthAD: its model is a "
+                    f"{type(state['_model']).__name__}, not a model file's bytes")
+            state = dict(state, _model=_core.from_bytes(bytes(state["_model"])))
         self.__dict__.update(state)
 
     def __sklearn_tags__(self):
@@ -447,6 +494,7 @@ def _roles(y, kinds, rows):
     y = np.asarray(y).ravel()
     if len(y) != rows:
         raise InvalidInputError(f"y has {len(y)} labels for {rows} rows")
+    y = _binary_labels(y)
     if kinds is not None:
         kinds = list(kinds)
         if len(kinds) != rows:
@@ -455,6 +503,29 @@ def _roles(y, kinds, rows):
         (str(kinds[i]) if kinds is not None and kinds[i] is not None else "1") if y[i] == 1 else None
         for i in range(rows)
     ]
+
+
+def _binary_labels(y):
+    """y as 0/1: 1 marks a known anomaly. Booleans and the numbers 0 and 1 only: scikit-learn's
+    {-1, +1} (where -1 is the outlier) or text labels would silently mean something else."""
+    if y.dtype.kind == "b":
+        return y.astype(int)
+    if y.dtype.kind in "iuf":
+        if y.dtype.kind == "f" and np.isnan(y).any():
+            raise InvalidInputError(
+                "y holds NaN: mark each row 1 (known anomaly) or 0 (normal or unlabeled)")
+        values = set(np.unique(y).tolist())
+        if values <= {0, 1}:
+            return y.astype(int)
+        shown = sorted(values)[:5]
+        hint = (" — scikit-learn's -1/+1 outlier labels: pass (y == -1).astype(int)"
+                if values <= {-1, 1} else "")
+        raise InvalidInputError(
+            f"y holds {shown}: expected 1 for a known anomaly and 0 for a normal or unlabeled "
+            f"row{hint}")
+    raise InvalidInputError(
+        f"y holds {y.dtype} values ({list(y[:3])}...): expected 0/1 or booleans, 1 marking a "
+        "known anomaly; map your labels first, e.g. (labels == 'attack').astype(int)")
 
 
 from .arrow import load_cached, score_batch, score_batches  # noqa: E402  (they use load above)

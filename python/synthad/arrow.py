@@ -45,6 +45,18 @@ def score_batch(batch, model, carry=(), predict=False):
     missing = [c for c in carry if c not in batch.schema.names]
     if missing:
         raise InvalidInputError(f"carry: no column(s) {missing} in the batch (it has {batch.schema.names})")
+    outputs = ["score"] + (["prediction"] if predict else [])
+    clash = [c for c in carry if c in outputs]
+    if clash or len(set(carry)) != len(carry):
+        raise InvalidInputError(
+            f"carry: {clash or list(carry)}: the output has a column of that name already, or "
+            "a column is carried twice; carry each column once and none named like an output")
+    if batch.num_rows == 0:
+        # An empty partition (common in Spark) scores to an empty batch of the same schema.
+        arrays = [batch.column(c) for c in carry] + [pa.array([], pa.float32())]
+        if predict:
+            arrays.append(pa.array([], pa.int32()))
+        return pa.RecordBatch.from_arrays(arrays, names=list(carry) + outputs)
     expected = list(model._model.feature_names_in)
     needed = [c for c in expected if c in batch.schema.names]
     scores = model.decision_function(batch.select(needed) if len(needed) == len(expected)

@@ -12,8 +12,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use synthad::bench::{self, BenchMethod, DetectorMethod, Stat, SummaryRow};
 
-use crate::outputs::Output;
 use crate::plot;
+use synthad::output::Output;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -56,13 +56,26 @@ pub struct BenchArgs {
     pub plots: PathBuf,
 }
 
+/// More seeds than anyone runs; a range such as 0-18446744073709551615 would otherwise
+/// allocate until the process aborts.
+const MAX_SEEDS: u64 = 10_000;
+
 fn parse_seeds(s: &str) -> Result<Vec<u64>> {
     if let Some((a, b)) = s.split_once('-') {
         let (a, b): (u64, u64) = (a.trim().parse()?, b.trim().parse()?);
         if a > b {
             bail!("--seeds {s}: the range is empty");
         }
+        if b - a >= MAX_SEEDS {
+            bail!(
+                "--seeds {s}: {} seeds, more than the {MAX_SEEDS} a run may have",
+                (b - a).saturating_add(1)
+            );
+        }
         return Ok((a..=b).collect());
+    }
+    if s.split(',').count() as u64 > MAX_SEEDS {
+        bail!("--seeds: more than the {MAX_SEEDS} seeds a run may have");
     }
     s.split(',')
         .map(|v| {
@@ -110,6 +123,18 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
             args.data_dir.display()
         );
     }
+    // Before anything else: no output may land on the benchmark's own files.
+    let outputs: Vec<(&str, &Path)> = [("--json", &args.json), ("--markdown", &args.markdown)]
+        .into_iter()
+        .filter_map(|(flag, path)| path.as_deref().map(|p| (flag, p)))
+        .collect();
+    synthad::output::check_distinct(&[], &outputs)?;
+    let mut everything = outputs.clone();
+    everything.push(("--plots", args.plots.as_path()));
+    if let Some(dir) = &args.scores {
+        everything.push(("--scores", dir.as_path()));
+    }
+    synthad::output::check_outside("--data-dir", &args.data_dir, &everything)?;
     let available = bench::available(&args.data_dir);
     let scenarios: Vec<String> =
         if args.scenarios.is_empty() || args.scenarios.iter().any(|s| s == "all") {
@@ -169,11 +194,6 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
     };
 
     // Reports are opened before the long run: an unwritable place fails now.
-    let outputs: Vec<(&str, &Path)> = [("--json", &args.json), ("--markdown", &args.markdown)]
-        .into_iter()
-        .filter_map(|(flag, path)| path.as_deref().map(|p| (flag, p)))
-        .collect();
-    crate::outputs::check_distinct(&[], &outputs)?;
     let json_out = args.json.as_deref().map(Output::create).transpose()?;
     let markdown_out = args.markdown.as_deref().map(Output::create).transpose()?;
     std::fs::create_dir_all(&args.plots)
@@ -316,7 +336,7 @@ fn write_scores(
                 text.push('\n');
             }
             let path = dir.join(format!("{scenario}.{seed}.csv"));
-            synthad::atomic_file::write(&path, text.as_bytes())?;
+            synthad::output::write_text(&path, &text)?;
         }
     }
     Ok(())
@@ -325,7 +345,7 @@ fn write_scores(
 fn write_output(out: Option<Output>, path: &Path, text: &str) -> Result<()> {
     let mut out = out.expect("opened before the run");
     writeln!(out, "{text}").with_context(|| format!("writing {}", path.display()))?;
-    out.finish()
+    out.commit()
         .with_context(|| format!("writing {}", path.display()))
 }
 

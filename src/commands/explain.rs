@@ -20,9 +20,10 @@ pub struct ExplainArgs {
     /// The row to explain: one-based, the header not counted (as in error messages).
     #[arg(long)]
     pub row: usize,
-    /// Columns to show, by contribution.
-    #[arg(long, default_value_t = 5)]
-    pub top: usize,
+    /// Columns to show, by contribution, at most the model's input columns [default: 5, or
+    /// every column of a model with fewer].
+    #[arg(long)]
+    pub top: Option<usize>,
     /// Also draw the contributions as a bar chart (PNG).
     #[arg(long)]
     pub plot: Option<PathBuf>,
@@ -36,12 +37,20 @@ pub fn run(args: ExplainArgs) -> Result<()> {
     if let Some(plot) = &args.plot {
         outputs.push(("--plot", plot.as_path()));
     }
-    crate::outputs::check_distinct(
+    synthad::output::check_distinct(
         &[("--model", &args.model), ("--data", &args.data)],
         &outputs,
     )?;
     let detector = Detector::load(&args.model)?;
     let schema = detector.file_schema()?;
+    let columns = detector.preprocessor().columns.len();
+    let top = match args.top {
+        Some(k) if k == 0 || k > columns => {
+            bail!("--top {k}: expected 1 to {columns}, the model's input columns")
+        }
+        Some(k) => k,
+        None => columns.min(5),
+    };
     let raw = synthad::ingest::RawTable::read(&args.data, &schema.read)?;
     let table = schema.table_from(&raw, !args.no_label)?;
     if args.row == 0 || args.row > table.n_rows {
@@ -89,7 +98,7 @@ pub fn run(args: ExplainArgs) -> Result<()> {
         "column", "value", "in training", "contribution"
     );
     let ranked = explanation.ranked(0);
-    let shown: Vec<(usize, f32)> = ranked.into_iter().take(args.top).collect();
+    let shown: Vec<(usize, f32)> = ranked.into_iter().take(top).collect();
     for &(c, contribution) in &shown {
         let (value, range) = describe(&detector, &one, c);
         println!(

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Args;
 use synthad::Detector;
 
@@ -20,14 +20,11 @@ pub struct ExportArgs {
 }
 
 pub fn run(args: ExportArgs) -> Result<()> {
-    if args.out.as_os_str() == synthad::ingest::STDIN {
-        bail!("--out must be a file: an ONNX model is binary");
-    }
-    crate::outputs::check_distinct(&[("--model", &args.model)], &[("--out", &args.out)])?;
+    synthad::output::check_distinct(&[("--model", &args.model)], &[("--out", &args.out)])?;
     let detector = Detector::load(&args.model)?;
     detector.export_onnx(&args.out)?;
     let columns = detector.preprocessor().columns.len();
-    println!(
+    eprintln!(
         "wrote {} ({} model, {columns} input columns; outputs `score` and `prediction` at threshold {})",
         args.out.display(),
         synthad::Choice::name(detector.kind()),

@@ -21,11 +21,13 @@ pub fn leaderboard_text(board: &Leaderboard) -> String {
         .find(|c| !c.shapes_aupr.is_empty())
         .map(|c| c.shapes_aupr.iter().map(|(n, _)| n.as_str()).collect())
         .unwrap_or_default();
+    let took = board
+        .seconds
+        .map_or(String::new(), |s| format!("{s:.1} s of "));
     let mut out = format!(
-        "auto: {} candidates cross-fitted in {} folds, {:.1} s of a {:.0} s budget; held-out AUPR:\n",
+        "auto: {} candidates cross-fitted in {} folds, {took}a {:.0} s budget; held-out AUPR:\n",
         board.candidates.len(),
         board.folds,
-        board.seconds,
         board.budget_seconds
     );
     out.push_str(&format!(
@@ -50,7 +52,8 @@ pub fn leaderboard_text(board: &Leaderboard) -> String {
         for (_, v) in &c.shapes_aupr {
             out.push_str(&format!(" {v:>10.3}"));
         }
-        out.push_str(&format!(" {:>7.2} {:>8.1}\n", c.weight, c.seconds));
+        let seconds = c.seconds.map_or("-".to_string(), |s| format!("{s:.1}"));
+        out.push_str(&format!(" {:>7.2} {seconds:>8}\n", c.weight));
     }
     out.push_str(&format!(
         "  chosen: {}; estimate {}\n",

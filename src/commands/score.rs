@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use synthad::explain::Explanation;
-use synthad::ingest::{RawTable, STDIN};
+use synthad::ingest::{RawTable, Spool};
 use synthad::score::{benjamini_hochberg, predict};
 use synthad::Detector;
 
 use crate::args::ScoringPrecision;
-use crate::outputs::Output;
+use synthad::output::Output;
 
 #[derive(Args, Debug)]
 pub struct ScoreArgs {
@@ -25,9 +25,16 @@ pub struct ScoreArgs {
     /// "-" writes standard output. A file appears only once complete.
     #[arg(long)]
     pub out: PathBuf,
-    /// Columns to copy into the output (ids, labels), by name or zero-based index.
+    /// Columns to copy into the output (ids, labels), by name or zero-based index. Their
+    /// text is written as it is, so a cell such as `=HYPERLINK(...)` stays a formula for a
+    /// spreadsheet that opens the file; see --escape-formulas.
     #[arg(long, num_args = 1.., value_name = "COLUMN")]
     pub carry: Vec<String>,
+    /// Prefix `'` to carried text cells that start with `=`, `+`, `-`, `@`, a tab or a
+    /// carriage return and are not numbers, so spreadsheets show them as text instead of
+    /// running them (CSV formula injection). Off by default: the cells stay byte for byte.
+    #[arg(long)]
+    pub escape_formulas: bool,
     /// Also write the decision at the model's threshold (1 = anomaly) in an `anomaly` column.
     /// Without --predict, --fpr or --fdr, only scores are written.
     #[arg(long)]
@@ -75,7 +82,7 @@ enum Decision {
 }
 
 pub fn run(args: ScoreArgs) -> Result<()> {
-    crate::outputs::check_distinct(
+    synthad::output::check_distinct(
         &[("--model", &args.model), ("--data", &args.data)],
         &[("--out", &args.out)],
     )?;
@@ -86,13 +93,25 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             }
         }
     }
-    if args.fdr.is_some() && args.data.as_os_str() == STDIN {
-        bail!("--fdr reads the data twice (p-values of every row first) and cannot read standard input twice; write the data to a file first");
-    }
     // Opened first: an unwritable place fails before any work.
     let out = Output::create(&args.out)?;
     let detector = args.precision.apply(Detector::load(&args.model)?)?;
     let schema = detector.file_schema()?;
+    let columns = detector.preprocessor().columns.len();
+    if args.explain.is_some_and(|k| k == 0 || k > columns) {
+        bail!(
+            "--explain {}: expected 1 to {columns}, the model's input columns",
+            args.explain.unwrap_or_default()
+        );
+    }
+    // --fdr reads the data twice (the p-values of every row first): a stream is copied into
+    // a temporary file as it is read, and both passes read that.
+    let spool = if args.fdr.is_some() {
+        Spool::of(&args.data)?
+    } else {
+        None
+    };
+    let data = spool.as_ref().map_or(args.data.as_path(), Spool::path);
     let wants_p = args.pvalues || args.fpr.is_some() || args.fdr.is_some();
     if wants_p && detector.calibration().is_empty() {
         // The library's message says what to do.
@@ -128,7 +147,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         (Some(fpr), _) => Decision::PValue(fpr),
         (None, Some(q)) => {
             let mut all = Vec::new();
-            for chunk in RawTable::read_chunks(&args.data, &schema.read, CHUNK_ROWS)? {
+            for chunk in RawTable::read_chunks(data, &schema.read, CHUNK_ROWS)? {
                 all.extend(score_chunk(&chunk?)?.1.expect("p-values asked for"));
             }
             let flags = benjamini_hochberg(&all, q);
@@ -146,7 +165,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         (None, None) if args.predict => Decision::Threshold(detector.threshold()),
         (None, None) => Decision::None,
     };
-    let chunks = RawTable::read_chunks(&args.data, &schema.read, CHUNK_ROWS)?;
+    let chunks = RawTable::read_chunks(data, &schema.read, CHUNK_ROWS)?;
 
     let mut writer = csv::Writer::from_writer(out);
     let (mut rows, mut flagged) = (0usize, 0usize);
@@ -171,6 +190,15 @@ pub fn run(args: ScoreArgs) -> Result<()> {
                 header.push(format!("reason_{k}"));
                 header.push(format!("contribution_{k}"));
             }
+            // Two columns of one name would be read back as one.
+            for (i, name) in header.iter().enumerate() {
+                if let Some(j) = header[..i].iter().position(|n| n == name) {
+                    if j < carried.len() && i < carried.len() {
+                        bail!("--carry names column {name:?} twice; carry each column once");
+                    }
+                    bail!("--carry {name:?}: the output has a column of that name already; rename the input column, or carry another");
+                }
+            }
             writer.write_record(&header)?;
         }
         let (scores, p_values) = score_chunk(&raw)?;
@@ -191,7 +219,14 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         for (row, score) in scores.iter().enumerate() {
             let mut record: Vec<String> = carried
                 .iter()
-                .map(|&c| raw.columns[c].text_at(row))
+                .map(|&c| {
+                    let text = raw.columns[c].text_at(row);
+                    if args.escape_formulas {
+                        escape_formula(text)
+                    } else {
+                        text
+                    }
+                })
                 .collect();
             record.push(score.to_string());
             if let (true, Some(p)) = (args.pvalues, &p_values) {
@@ -218,11 +253,12 @@ pub fn run(args: ScoreArgs) -> Result<()> {
     if rows == 0 {
         anyhow::bail!("{}: the file has no data rows", args.data.display());
     }
+    drop(spool);
     writer.flush()?;
     writer
         .into_inner()
         .map_err(|e| anyhow::anyhow!("writing {}: {}", args.out.display(), e.error()))?
-        .finish()
+        .commit()
         .with_context(|| format!("writing {}", args.out.display()))?;
     let rule = match decision {
         Decision::None => "no decisions asked for".to_string(),
@@ -244,4 +280,31 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         }
     );
     Ok(())
+}
+
+/// A cell a spreadsheet would run as a formula, made text by a leading `'`. Numbers such as
+/// `-3.5` or `+1` stay as they are.
+fn escape_formula(text: String) -> String {
+    let risky = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && text.trim().parse::<f64>().is_err() {
+        format!("'{text}")
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_formula;
+
+    #[test]
+    fn formulas_are_escaped_and_numbers_kept() {
+        let e = |s: &str| escape_formula(s.to_string());
+        assert_eq!(e("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(e("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(e("-cmd|' /C calc'!A0"), "'-cmd|' /C calc'!A0");
+        assert_eq!(e("-3.5"), "-3.5");
+        assert_eq!(e("+1"), "+1");
+        assert_eq!(e("plain"), "plain");
+    }
 }

@@ -13,7 +13,7 @@ use synthad::synthesize::{AnomalyGenerator, UniformBox};
 use synthad::{fit_generator, Detector};
 
 use crate::args::{ColumnArgs, ReadArgs};
-use crate::outputs::Output;
+use synthad::output::Output;
 
 #[derive(Args, Debug)]
 pub struct SynthArgs {
@@ -62,7 +62,7 @@ pub fn run(args: SynthArgs) -> Result<()> {
         .into_iter()
         .filter_map(|(flag, path)| path.as_deref().map(|p| (flag, p)))
         .collect();
-    crate::outputs::check_distinct(&inputs, &[("--out", &args.out)])?;
+    synthad::output::check_distinct(&inputs, &[("--out", &args.out)])?;
     let mut out = Output::create(&args.out)?;
     let (preprocessor, generator) = match (&args.model, &args.data) {
         (Some(model), _) => {
@@ -72,8 +72,8 @@ pub fn run(args: SynthArgs) -> Result<()> {
         (None, Some(data)) => from_data(&args, data)?,
         (None, None) => bail!("give --model or --data"),
     };
-    if let Output::File(file) = &out {
-        check_disk_space(file.target(), args.count, preprocessor.n_features())?;
+    if let Some(target) = out.staged_target() {
+        check_disk_space(target, args.count, preprocessor.n_features())?;
     }
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let mut writer = csv::Writer::from_writer(&mut out);
@@ -99,7 +99,7 @@ pub fn run(args: SynthArgs) -> Result<()> {
     }
     writer.flush()?;
     drop(writer);
-    out.finish()
+    out.commit()
         .with_context(|| format!("writing {}", args.out.display()))?;
     eprintln!(
         "wrote {} synthetic anomalies to {}",

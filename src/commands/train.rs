@@ -6,9 +6,9 @@ use anyhow::{Context, Result};
 use clap::Args;
 use std::io::Write;
 
-use synthad::atomic_file::AtomicFile;
 use synthad::ingest::labels::LabelSpec;
 use synthad::ingest::{DataSpec, TrainingSet};
+use synthad::output::Output;
 use synthad::train::TrainParams;
 use synthad::{Detector, ThresholdRows};
 
@@ -49,7 +49,7 @@ pub struct TrainArgs {
 }
 
 pub fn run(args: TrainArgs, quiet: bool) -> Result<()> {
-    crate::outputs::check_distinct(&[("--data", &args.data)], &[("--model", &args.model)])?;
+    synthad::output::check_distinct(&[("--data", &args.data)], &[("--model", &args.model)])?;
     let params = args.params.params(&args.columns, args.target_fpr)?;
     let data = DataSpec {
         read: args.read.options()?,
@@ -61,7 +61,7 @@ pub fn run(args: TrainArgs, quiet: bool) -> Result<()> {
         },
     };
     // Opened before training: an unwritable place fails now, not after the work.
-    let mut model_file = AtomicFile::create(&args.model)?;
+    let mut model_file = Output::create_binary(&args.model)?;
     // Only the neural detectors report epochs.
     let progress = EpochProgress::new(
         &params.describe(),
@@ -75,6 +75,9 @@ pub fn run(args: TrainArgs, quiet: bool) -> Result<()> {
     progress.finish();
     let (detector, report) = fitted?;
     super::print_fit_summary(detector.params(), &report);
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
     if let Some(board) = detector.leaderboard() {
         eprint!("{}", super::leaderboard_text(board));
     }

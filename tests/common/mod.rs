@@ -62,3 +62,86 @@ pub fn run_err(args: &[&str]) -> String {
 pub fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
+
+/// A small classifier: quick to fit (the CLI's default, auto, takes no network sizes).
+pub const TINY: [&str; 8] = [
+    "--detector",
+    "classifier",
+    "--hidden",
+    "8",
+    "--max-epochs",
+    "3",
+    "--min-patience-steps",
+    "1",
+];
+
+pub fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, contents).unwrap();
+    p
+}
+
+/// numeric a, b; categorical c; label ok / bad.
+pub fn labeled_csv() -> String {
+    let mut s = String::from("a,b,c,label\n");
+    for i in 0..60 {
+        let label = if i % 10 == 0 { "bad" } else { "ok" };
+        s.push_str(&format!(
+            "{},{},{},{label}\n",
+            i % 7,
+            (i * 3) % 11,
+            ["x", "y"][i % 2]
+        ));
+    }
+    s
+}
+
+/// `synthad train` arguments for the labeled CSV; `extra` flags replace the defaults' values
+/// (a flag followed by its value) or are added.
+pub fn train(data: &Path, model: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "train",
+        "-q",
+        "--data",
+        path_str(data),
+        "--label-column",
+        "label",
+        "--normal",
+        "ok",
+        "--known",
+        "bad",
+        "--model",
+        path_str(model),
+    ]
+    .iter()
+    .chain(&TINY)
+    .map(|s| s.to_string())
+    .collect();
+    let mut i = 0;
+    while i < extra.len() {
+        let flag = extra[i];
+        let value = extra.get(i + 1).filter(|v| !v.starts_with("--"));
+        match (args.iter().position(|a| a == flag), value) {
+            (Some(at), Some(v)) => args[at + 1] = v.to_string(),
+            (_, value) => {
+                args.push(flag.to_string());
+                args.extend(value.map(|v| v.to_string()));
+            }
+        }
+        i += 1 + usize::from(value.is_some());
+    }
+    args
+}
+
+pub fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+/// Files in `dir` whose names end in ".partial".
+pub fn partials(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".partial"))
+        .collect()
+}

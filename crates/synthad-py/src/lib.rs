@@ -272,7 +272,8 @@ impl Model {
 }
 
 /// Fits a detector on named columns; `kinds` gives each row's role (None normal, a string the
-/// kind of a known anomaly); `categorical` names the columns to read as categories.
+/// kind of a known anomaly); `categorical` names the columns to read as categories. Returns
+/// the model and the fit's warnings.
 #[pyfunction]
 fn fit(
     py: Python<'_>,
@@ -281,20 +282,49 @@ fn fit(
     categorical: Vec<String>,
     kinds: Vec<Option<String>>,
     params_json: &str,
-) -> PyResult<Model> {
+) -> PyResult<(Model, Vec<String>)> {
     let raw = raw_table(names, columns)?;
     let params = params(params_json)?;
     let spec = ColumnSpec {
         categorical,
         ..Default::default()
     };
-    let (inner, _) = py
-        .detach(|| {
-            let data = TrainingSet::from_raw(&raw, &kinds, &spec, &read_options())?;
-            Detector::fit(&data, &params)
-        })
+    // The fit runs on its own thread while this one, holding the GIL only briefly, checks
+    // for signals every 50 ms: Ctrl-C raises KeyboardInterrupt at once, and the fit stops
+    // at its next step (a minibatch, a fold) instead of running to the end of its budget.
+    let stop = synthad::process::StopFlag::new();
+    let outcome = std::thread::scope(|scope| {
+        let fitting = scope.spawn(|| {
+            synthad::process::run_stoppable(&stop, || {
+                let data = TrainingSet::from_raw(&raw, &kinds, &spec, &read_options())?;
+                Detector::fit(&data, &params)
+            })
+        });
+        loop {
+            if fitting.is_finished() {
+                return Ok(fitting.join());
+            }
+            py.detach(|| std::thread::sleep(std::time::Duration::from_millis(50)));
+            if let Err(interrupt) = py.check_signals() {
+                stop.request();
+                // Joined so that no fit outlives the call (it stops within one step).
+                py.detach(|| drop(fitting.join()));
+                return Err(interrupt);
+            }
+        }
+    })?;
+    let (inner, report) = outcome
+        .map_err(|_| SynthadError::new_err("the fit panicked"))?
         .map_err(to_py)?;
-    Ok(Model { inner })
+    Ok((Model { inner }, report.warnings))
+}
+
+/// The training parameters `detector` uses by default, as JSON (`load` compares a model's
+/// parameters against them to restore the keywords that differ).
+#[pyfunction]
+fn default_params_json(detector: &str) -> PyResult<String> {
+    let detector = DetectorKind::parse(detector).map_err(to_py)?;
+    Ok(serde_json::to_string(&TrainParams::for_detector(detector)).expect("parameters serialize"))
 }
 
 /// A model from the bytes of a model file (untrusted input: checked whole).
@@ -327,6 +357,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     synthad::process::set_threads(0);
     m.add_class::<Model>()?;
     m.add_function(wrap_pyfunction!(fit, m)?)?;
+    m.add_function(wrap_pyfunction!(default_params_json, m)?)?;
     m.add_function(wrap_pyfunction!(from_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(load, m)?)?;
     m.add_function(wrap_pyfunction!(set_threads, m)?)?;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::ingest::labels::LabelSpec;
 use crate::ingest::labels::RowSplit;
-use crate::ingest::{InputSchema, RawTable, Table, TrainingSet};
+use crate::ingest::{InputSchema, RawTable, Table, TrainingSet, Values};
 use crate::prepare::{Matrix, Preprocessor};
 use crate::score::{fit_threshold, predict, Calibration};
 use crate::synthesize::UniformBox;
@@ -31,6 +31,36 @@ pub struct FitReport {
     pub features: usize,
     /// The normal rows the threshold was fitted on.
     pub threshold_rows: ThresholdRows,
+    /// What the user should know about the fit (each a sentence naming what to do); front
+    /// ends show them as warnings.
+    pub warnings: Vec<String>,
+}
+
+/// Categorical columns whose every training value is distinct look like identifiers (ids, IP
+/// addresses, timestamps as text): pooled into one "other" feature, they carry nothing.
+fn identifier_warnings(table: &Table) -> Vec<String> {
+    const MIN_ROWS: usize = 20;
+    let mut warnings = Vec::new();
+    for column in &table.columns {
+        let Values::Categorical(values) = &column.values else {
+            continue;
+        };
+        let present: Vec<&str> = values.iter().flatten().map(String::as_str).collect();
+        if present.len() < MIN_ROWS {
+            continue;
+        }
+        let distinct: std::collections::HashSet<&str> = present.iter().copied().collect();
+        if distinct.len() == present.len() {
+            warnings.push(format!(
+                "column {:?} has {} distinct values in {} rows: it looks like an identifier, which no detector can learn from (its rare values share one \"other\" feature); leave it out with --ignore {:?} (Python: drop the column), or carry it when scoring",
+                column.name,
+                distinct.len(),
+                present.len(),
+                column.name
+            ));
+        }
+    }
+    warnings
 }
 
 /// The normal rows a threshold is fitted on: held-out rows where there are any, else the
@@ -113,7 +143,14 @@ impl Detector {
             detector.threshold = fit_threshold(&calibration_scores, params.target_fpr);
             report.threshold_rows = ThresholdRows::Calibration;
         }
+        // Explanations start from a typical normal: the calibration normal of median score.
+        if !calibration_scores.is_empty() {
+            let mut order: Vec<usize> = (0..calibration_scores.len()).collect();
+            order.sort_by(|&a, &b| calibration_scores[a].total_cmp(&calibration_scores[b]));
+            detector.typical_normal = x.row(order[order.len() / 2]).to_vec();
+        }
         detector.calibration = Calibration::new(calibration_scores);
+        report.warnings = identifier_warnings(table);
         Ok((detector, report))
     }
 
@@ -154,6 +191,7 @@ impl Detector {
             validation_rows: prepared.validation.len(),
             features: prepared.preprocessor.n_features(),
             threshold_rows,
+            warnings: Vec::new(),
         };
         let detector = Detector {
             schema: data.schema().cloned(),
@@ -193,6 +231,7 @@ impl Detector {
             validation_rows: 0,
             features: n_features,
             threshold_rows: ThresholdRows::Validation,
+            warnings: Vec::new(),
         };
         let detector = Detector {
             schema: data.schema().cloned(),

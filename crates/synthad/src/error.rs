@@ -87,6 +87,10 @@ pub enum Error {
         hint: String,
     },
 
+    /// An output path would destroy an input of the same command, or another output.
+    #[error("{0}")]
+    OutputClash(String),
+
     #[error("{path}: not a synthad model file: {message}")]
     BadModelFile { path: PathBuf, message: String },
 
@@ -96,6 +100,10 @@ pub enum Error {
 
     #[error("training failed: {0}")]
     Training(String),
+
+    /// The fit was asked to stop ([`crate::process::StopFlag`]).
+    #[error("the fit was stopped on request")]
+    Stopped,
 
     // Shown inline and not as a `source`, so that an error chain prints it once.
     #[error("tensor backend: {0}")]

@@ -31,7 +31,6 @@
 //! # Ok::<(), synthad::Error>(())
 //! ```
 
-pub mod atomic_file;
 pub mod bench;
 pub mod choice;
 pub mod demo;
@@ -43,6 +42,7 @@ pub mod export;
 pub mod ingest;
 pub mod memory;
 pub mod model_file;
+pub mod output;
 pub mod prepare;
 pub mod process;
 pub mod score;

@@ -27,8 +27,16 @@ use crate::train::{DetectorKind, Model, TrainParams};
 const FORMAT: &str = "synthad-model";
 /// Bumped whenever the layout of the JSON header or of the tensors changes incompatibly.
 /// Version 2: detectors other than the classifier; the model's own state in `model`.
-pub const FORMAT_VERSION: u32 = 2;
+/// Version 3: a SHA-256 checksum over the header and the tensors (version 2 files still load).
+pub const FORMAT_VERSION: u32 = 3;
+/// The oldest version this synthad reads.
+const OLDEST_VERSION: u32 = 2;
 const METADATA_KEY: &str = "synthad";
+/// The checksum ends the header's JSON as its last field, `,"sha256":"<64 hex digits>"}`, over
+/// the JSON without it (see [`checksum`]). It lives inside the one metadata entry because
+/// safetensors writes the metadata map in hash order: two entries would make the bytes of a
+/// file differ from run to run.
+const CHECKSUM_FIELD: &str = ",\"sha256\":\"";
 
 #[derive(Serialize, Deserialize)]
 struct Header {
@@ -55,9 +63,9 @@ struct Header {
 }
 
 impl Detector {
-    /// Writes the detector to `path` atomically (see [`crate::atomic_file`]).
+    /// Writes the detector to `path` atomically (see [`crate::output`]).
     pub fn save(&self, path: &Path) -> Result<()> {
-        crate::atomic_file::write(path, &self.to_bytes()?)
+        crate::output::write(path, &self.to_bytes()?)
     }
 
     /// The model file's bytes.
@@ -80,9 +88,17 @@ impl Detector {
             model: parts.state,
         };
         let json = serde_json::to_string(&header).expect("the model header serializes");
-        let metadata = HashMap::from([(METADATA_KEY.to_string(), json)]);
-        safetensors::serialize(parts.tensors, Some(metadata))
-            .map_err(|e| Error::Training(format!("cannot serialize the weights: {e}")))
+        let serialize = |json: String| {
+            let metadata = HashMap::from([(METADATA_KEY.to_string(), json)]);
+            safetensors::serialize(parts.tensors.clone(), Some(metadata))
+                .map_err(|e| Error::Training(format!("cannot serialize the weights: {e}")))
+        };
+        // The checksum is taken over the tensors as stored, read back the way `from_bytes`
+        // reads them, so both sides hash the same bytes.
+        let unsealed = serialize(json.clone())?;
+        let stored = SafeTensors::deserialize(&unsealed)
+            .map_err(|e| Error::Training(format!("cannot read back the weights: {e}")))?;
+        serialize(seal(&json, &checksum(&json, &stored)))
     }
 
     /// Reads a detector written by [`Detector::save`], checking format, version and shapes.
@@ -116,9 +132,9 @@ impl Detector {
             ));
         }
         let version = probe.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
-        if version != u64::from(FORMAT_VERSION) {
+        if !(u64::from(OLDEST_VERSION)..=u64::from(FORMAT_VERSION)).contains(&version) {
             return Err(bad(format!(
-                "format version {version}, but this synthad ({}) reads version {FORMAT_VERSION}; retrain the model or use a matching synthad",
+                "format version {version}, but this synthad ({}) reads versions {OLDEST_VERSION} to {FORMAT_VERSION}; retrain the model or use a matching synthad",
                 env!("CARGO_PKG_VERSION")
             )));
         }
@@ -129,11 +145,35 @@ impl Detector {
         })?;
         let tensors =
             SafeTensors::deserialize(bytes).map_err(|e| bad(format!("corrupt tensors: {e}")))?;
+        if version >= 3 {
+            let (unsealed, stored) =
+                unseal(json).ok_or_else(|| bad("the checksum is missing".into()))?;
+            if stored != checksum(&unsealed, &tensors) {
+                return Err(bad(
+                    "the checksum does not match: the file was damaged or altered after it was written; train the model again or restore the file from a copy".into(),
+                ));
+            }
+        }
         let used = std::cell::Cell::new(0usize);
         let tensor = |name: &str, shape: &[usize]| {
             let view = tensors
                 .tensor(name)
                 .map_err(|e| bad(format!("tensor {name}: {e}")))?;
+            if view.dtype() != safetensors::Dtype::F32 {
+                return Err(bad(format!(
+                    "tensor {name} holds {:?} values, not f32",
+                    view.dtype()
+                )));
+            }
+            if let Some(i) = view
+                .data()
+                .chunks_exact(4)
+                .position(|b| !f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite())
+            {
+                return Err(bad(format!(
+                    "tensor {name} holds a value that is not finite (at position {i})"
+                )));
+            }
             let tensor = view.load(&Device::Cpu)?;
             if tensor.dims() != shape {
                 return Err(bad(format!(
@@ -177,12 +217,49 @@ impl Detector {
     }
 }
 
+/// The header's JSON with its checksum as the last field.
+fn seal(json: &str, sum: &str) -> String {
+    let body = json.strip_suffix('}').expect("the header is a JSON object");
+    format!("{body}{CHECKSUM_FIELD}{sum}\"}}")
+}
+
+/// The header's JSON without its checksum, and the checksum.
+fn unseal(json: &str) -> Option<(String, &str)> {
+    let body = json.strip_suffix("\"}")?;
+    let at = body.len().checked_sub(64 + CHECKSUM_FIELD.len())?;
+    let (head, field) = body.split_at_checked(at)?;
+    let sum = field.strip_prefix(CHECKSUM_FIELD)?;
+    (sum.len() == 64 && sum.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| (format!("{head}}}"), sum))
+}
+
+/// Hex SHA-256 over the header's JSON and every tensor's name, shape and bytes, in name order.
+fn checksum(json: &str, tensors: &SafeTensors) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        hash.update((bytes.len() as u64).to_le_bytes());
+        hash.update(bytes);
+    };
+    field(json.as_bytes());
+    let mut names = tensors.names();
+    names.sort();
+    for name in names {
+        let view = tensors.tensor(name).expect("a listed tensor exists");
+        field(name.as_bytes());
+        field(format!("{:?}{:?}", view.dtype(), view.shape()).as_bytes());
+        field(view.data());
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Checks what the parts of a loaded detector say about each other, so that nothing read from
 /// a file can index out of bounds or loop later.
 fn check_consistency(d: &Detector) -> std::result::Result<(), String> {
     if !d.threshold.is_finite() {
         return Err(format!("the threshold is {}", d.threshold));
     }
+    d.calibration.check()?;
     d.params
         .check_values()
         .map_err(|e| format!("the training parameters: {e}"))?;
@@ -207,4 +284,28 @@ fn check_consistency(d: &Detector) -> std::result::Result<(), String> {
         schema.check(&d.preprocessor)?;
     }
     Ok(())
+}
+
+/// Not API: recomputes the checksum of a model file whose header was edited, so that tests and
+/// the fuzz target reach the checks behind it (a damaged value must still be refused on its
+/// own account). Returns `None` for bytes that are not a safetensors file with synthad
+/// metadata.
+#[doc(hidden)]
+pub fn reseal(bytes: &[u8]) -> Option<Vec<u8>> {
+    let n = usize::try_from(u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?)).ok()?;
+    let mut header: serde_json::Value =
+        serde_json::from_slice(bytes.get(8..8usize.checked_add(n)?)?).ok()?;
+    let json = header.get("__metadata__")?.get(METADATA_KEY)?.as_str()?;
+    let json = unseal(json).map_or(json.to_string(), |(unsealed, _)| unsealed);
+    let tensors = SafeTensors::deserialize(bytes).ok()?;
+    let sum = checksum(&json, &tensors);
+    header["__metadata__"][METADATA_KEY] = seal(&json, &sum).into();
+    let mut text = serde_json::to_vec(&header).ok()?;
+    while !text.len().is_multiple_of(8) {
+        text.push(b' ');
+    }
+    let mut out = (text.len() as u64).to_le_bytes().to_vec();
+    out.extend(text);
+    out.extend(&bytes[8 + n..]);
+    Some(out)
 }

@@ -34,3 +34,46 @@ pub fn keep_freed_memory() {
         libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
     }
 }
+
+/// Asks a fit running under [`run_stoppable`] to stop at its next step (a minibatch, a fold of
+/// `auto`): for a front end's Ctrl-C while the fit runs on another thread.
+#[derive(Debug, Clone, Default)]
+pub struct StopFlag(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl StopFlag {
+    pub fn new() -> StopFlag {
+        StopFlag::default()
+    }
+
+    pub fn request(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn requested(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+thread_local! {
+    /// The flag of the fit running on this thread, if it can be stopped.
+    static STOP: std::cell::RefCell<Option<StopFlag>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `work` on this thread so that `flag` can stop the fits inside it: they return
+/// [`crate::Error::Stopped`] at their next step once the flag is raised.
+pub fn run_stoppable<T>(flag: &StopFlag, work: impl FnOnce() -> T) -> T {
+    let earlier = STOP.with(|s| s.replace(Some(flag.clone())));
+    let result = work();
+    STOP.with(|s| *s.borrow_mut() = earlier);
+    result
+}
+
+/// Fails with [`crate::Error::Stopped`] if this thread's fit was asked to stop.
+pub(crate) fn check_stop() -> crate::Result<()> {
+    let stop = STOP.with(|s| s.borrow().as_ref().is_some_and(StopFlag::requested));
+    if stop {
+        Err(crate::Error::Stopped)
+    } else {
+        Ok(())
+    }
+}

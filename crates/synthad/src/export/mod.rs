@@ -49,7 +49,7 @@ impl Detector {
     /// Writes [`Detector::to_onnx`] to `path` atomically.
     pub fn export_onnx(&self, path: &Path) -> Result<()> {
         let bytes = self.to_onnx()?;
-        crate::atomic_file::write(path, &bytes)
+        crate::output::write(path, &bytes)
     }
 
     fn onnx_model(&self) -> Result<ModelProto> {

@@ -17,8 +17,12 @@ pub(super) struct TextInput {
 }
 
 impl TextInput {
+    /// Every record read through it is bounded ([`super::bounded`]).
     pub(super) fn new(path: PathBuf, reader: Box<dyn Read + Send>) -> TextInput {
-        TextInput { path, reader }
+        TextInput {
+            path,
+            reader: Box::new(super::bounded::Bounded::records(reader)),
+        }
     }
 }
 

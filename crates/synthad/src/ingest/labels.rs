@@ -185,29 +185,48 @@ impl KindMap {
         }
     }
 
-    /// Reads a CSV file with a header and two columns: label, kind.
+    /// Reads a CSV file with a header and two columns: label, kind. A label given two kinds
+    /// is refused, naming both lines.
     pub fn read(path: &std::path::Path) -> Result<KindMap> {
-        let mut reader = ::csv::Reader::from_path(path).map_err(|e| Error::Parse {
+        let parse = |message: String| Error::Parse {
             path: path.into(),
-            message: e.to_string(),
-        })?;
+            message,
+        };
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut reader = ::csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(super::bounded::Bounded::records(file));
+        let mut lines: std::collections::HashMap<String, (String, u64)> = Default::default();
         let mut pairs = Vec::new();
-        for (i, record) in reader.records().enumerate() {
-            let record = record.map_err(|e| Error::Parse {
-                path: path.into(),
-                message: e.to_string(),
-            })?;
-            if record.len() != 2 {
-                return Err(Error::Parse {
-                    path: path.into(),
-                    message: format!(
-                        "row {}: expected two fields (label, kind), found {}",
-                        i + 1,
-                        record.len()
-                    ),
-                });
+        let mut record = ::csv::ByteRecord::new();
+        loop {
+            match reader.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => return Err(parse(e.to_string())),
             }
-            pairs.push((record[0].to_string(), record[1].trim().to_string()));
+            let line = record.position().map_or(0, |p| p.line());
+            let text = |i: usize| {
+                std::str::from_utf8(&record[i])
+                    .map(|s| s.trim().to_string())
+                    .map_err(|_| parse(format!("line {line}: not valid UTF-8 text")))
+            };
+            if record.len() != 2 {
+                return Err(parse(format!(
+                    "line {line}: expected two fields (label, kind), found {}",
+                    record.len()
+                )));
+            }
+            let (label, kind) = (text(0)?, text(1)?);
+            if let Some((earlier, at)) = lines.get(&canonical(&label)) {
+                if *earlier != kind {
+                    return Err(parse(format!(
+                        "line {line} maps label {label:?} to kind {kind:?}, but line {at} maps it to {earlier:?}; give each label one kind"
+                    )));
+                }
+            }
+            lines.insert(canonical(&label), (kind.clone(), line));
+            pairs.push((label, kind));
         }
         Ok(KindMap::new(pairs))
     }

@@ -4,6 +4,7 @@
 //! Reading and typing are separate steps so that scoring can type a new file by the kinds the
 //! model was trained with instead of guessing them again.
 
+mod bounded;
 mod csv;
 pub mod labels;
 pub(crate) mod npz;
@@ -182,7 +183,7 @@ impl RawTable {
                 "train on a sample of the rows (scoring reads files in chunks and has no such limit)",
             )?;
         }
-        let table = match open(path)? {
+        let table = match open(path, true)? {
             Source::Parquet(input) => parquet::read(input)?,
             Source::Npz(input) => npz::read(input)?,
             Source::Text(input) => csv::read(input, options)?,
@@ -198,7 +199,7 @@ impl RawTable {
     /// the file (text, also from a pipe, and Parquet files; an `.npz` archive, or Parquet from
     /// a pipe, is held whole).
     pub fn read_chunks(path: &Path, options: &ReadOptions, chunk_rows: usize) -> Result<RawChunks> {
-        let chunks: RawChunks = match open(path)? {
+        let chunks: RawChunks = match open(path, false)? {
             Source::Parquet(input) => Box::new(parquet::ParquetChunks::open(input, chunk_rows)?),
             Source::Npz(input) => Box::new(std::iter::once(npz::read(input))),
             Source::Text(input) => Box::new(csv::CsvChunks::open(input, options, chunk_rows)?),
@@ -332,6 +333,69 @@ impl RawTable {
     }
 }
 
+/// A stream (standard input, a named pipe, a device) copied into a temporary file, for commands
+/// that read their data twice. The file lives in `$TMPDIR`, is deleted when the spool is
+/// dropped, and is removed by [`crate::output::remove_temporaries`] if the process is stopped.
+pub struct Spool {
+    file: tempfile::NamedTempFile,
+    _registered: crate::output::Registered,
+}
+
+impl Spool {
+    /// `None` for a regular file, which can be read twice as it is.
+    pub fn of(path: &Path) -> Result<Option<Spool>> {
+        if path.as_os_str() != STDIN {
+            let metadata = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+            if metadata.is_file() || metadata.is_dir() {
+                return Ok(None);
+            }
+        }
+        let name = if path.as_os_str() == STDIN {
+            PathBuf::from(STDIN_NAME)
+        } else {
+            path.to_path_buf()
+        };
+        let cannot = |e: std::io::Error| {
+            Error::io(
+                &name,
+                std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "copying the stream into a temporary file in {} (it is read twice): {e}; set TMPDIR to a place with room, or write the data to a file first",
+                        std::env::temp_dir().display()
+                    ),
+                ),
+            )
+        };
+        let file = tempfile::Builder::new()
+            .prefix(".synthad-spool.")
+            // An extension the text reader takes; Parquet and .npz are told by their bytes.
+            .suffix(".txt")
+            .tempfile()
+            .map_err(cannot)?;
+        let spool = Spool {
+            _registered: crate::output::Registered::new(file.path()),
+            file,
+        };
+        let mut input: Box<dyn Read> = if path.as_os_str() == STDIN {
+            Box::new(std::io::stdin().lock())
+        } else {
+            Box::new(File::open(path).map_err(|e| Error::io(path, e))?)
+        };
+        let mut out = std::io::BufWriter::new(spool.file.as_file());
+        std::io::copy(&mut input, &mut out)
+            .and_then(|_| std::io::Write::flush(&mut out))
+            .map_err(cannot)?;
+        drop(out);
+        Ok(Some(spool))
+    }
+
+    /// The temporary file holding the stream.
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+}
+
 /// Two columns of one name would both be read as the first: refuse, naming them.
 fn check_unique_names(table: &RawTable) -> Result<()> {
     let mut seen: std::collections::HashMap<&str, usize> = Default::default();
@@ -374,8 +438,10 @@ const PARQUET_MAGIC: &[u8] = b"PAR1";
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 
 /// Opens a file or standard input and decides its format: by signature bytes first (so a
-/// Parquet file named `.dat` still reads), then by extension.
-fn open(path: &Path) -> Result<Source> {
+/// Parquet file named `.dat` still reads), then by extension. A stream that will be held
+/// whole (`whole`, and Parquet or `.npz` from a pipe, whose index is at the end) is bounded
+/// by the memory available, as a file's size is checked up front.
+fn open(path: &Path, whole: bool) -> Result<Source> {
     let (name, mut reader): (PathBuf, Box<dyn Read + Send>) = if path.as_os_str() == STDIN {
         (PathBuf::from(STDIN_NAME), Box::new(std::io::stdin()))
     } else {
@@ -393,19 +459,34 @@ fn open(path: &Path) -> Result<Source> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         (path.to_path_buf(), Box::new(file))
     };
+    let available = crate::memory::available().unwrap_or(1 << 40);
     let head = read_head(&mut reader, &name)?;
     if head == PARQUET_MAGIC || head == ZIP_MAGIC {
         // Both formats keep their index at the end: the whole stream is needed.
         let mut bytes = head;
-        reader
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::io(&name, e))?;
+        bounded::Bounded::total(
+            reader,
+            available / 2,
+            "write it to a file first (Parquet and .npz files are then read in place)",
+        )
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(&name, e))?;
         return Ok(if bytes.starts_with(PARQUET_MAGIC) {
             Source::Parquet(parquet::ParquetInput::Bytes(name, bytes.into()))
         } else {
             Source::Npz(npz::NpzInput::Bytes(name, bytes))
         });
     }
+    let reader: Box<dyn Read + Send> = if whole {
+        // About 12 bytes of memory per byte of text at the peak, as for files.
+        Box::new(bounded::Bounded::total(
+            reader,
+            available / 12,
+            "train on a sample of the rows",
+        ))
+    } else {
+        reader
+    };
     let reader = std::io::Cursor::new(head).chain(reader);
     Ok(Source::Text(csv::TextInput::new(name, Box::new(reader))))
 }

@@ -140,6 +140,12 @@ impl Preprocessor {
                     if !(min.is_finite() && max.is_finite() && mean.is_finite() && min <= max) {
                         return bad("the scaling range is not finite and ordered");
                     }
+                    // The training mean lies in the training range (up to rounding); one far
+                    // outside would impute missing values to huge or infinite features.
+                    let slack = 1e-6 * (max - min).abs().max(min.abs()).max(max.abs()).max(1.0);
+                    if !(*min - slack..=*max + slack).contains(mean) {
+                        return bad("the imputation mean lies outside the scaling range");
+                    }
                     if c.kind == ColumnKind::Categorical {
                         return bad("a categorical column with a numeric encoding");
                     }

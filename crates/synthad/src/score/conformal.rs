@@ -28,6 +28,18 @@ impl Calibration {
         Calibration { scores }
     }
 
+    /// A loaded model's calibration scores must be finite and sorted, as [`Calibration::new`]
+    /// leaves a fitted model's.
+    pub(crate) fn check(&self) -> std::result::Result<(), String> {
+        if self.scores.iter().any(|s| !s.is_finite()) {
+            return Err("a calibration score is not finite".into());
+        }
+        if self.scores.windows(2).any(|w| w[0] > w[1]) {
+            return Err("the calibration scores are not sorted".into());
+        }
+        Ok(())
+    }
+
     /// The number of calibration normals.
     pub fn len(&self) -> usize {
         self.scores.len()

@@ -155,7 +155,7 @@ pub(crate) fn fit_auto(
             seen_aupr: None,
             shapes_aupr: Vec::new(),
             estimate: None,
-            seconds: 0.0,
+            seconds: None,
             weight: 0.0,
         };
         let learns_from_known_only = member_params.mode == Mode::Vanilla;
@@ -177,6 +177,7 @@ pub(crate) fn fit_auto(
             shapes: vec![Vec::new(); SHAPE_NAMES.len()],
         };
         for (f, fold) in folds.iter().enumerate() {
+            crate::process::check_stop()?;
             // After the first fold, the candidate's cost is known: finish it only if the
             // other folds fit in what is left of the budget. The first candidate always
             // finishes, so that there is a model.
@@ -206,7 +207,7 @@ pub(crate) fn fit_auto(
             }
             models.push((model, scale));
         }
-        row.seconds = candidate_started.elapsed().as_secs_f64();
+        row.seconds = Some(candidate_started.elapsed().as_secs_f64());
         if out_of_time {
             row.status = "skipped: the time budget ran out".into();
             candidates.push(row);
@@ -265,7 +266,7 @@ pub(crate) fn fit_auto(
         folds: folds.len(),
         rule,
         estimate: Some(combined_estimate),
-        seconds,
+        seconds: Some(seconds),
         budget_seconds: settings.budget_seconds,
     };
     let report = TrainReport::single_pass(members.len(), normal.rows + known.rows, started);

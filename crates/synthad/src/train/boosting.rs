@@ -105,7 +105,9 @@ impl BoostedTrees {
             .set_min_leaf_weight(min_leaf_hessian(train))
             .set_evaluation_metric(early_stopping.then_some(Metric::LogLoss))
             .set_early_stopping_rounds(early_stopping.then_some(t.early_stopping_rounds))
-            .set_num_threads(Some(rayon::current_num_threads()))
+            // The current thread pool, not a count stored in the model: a model file must
+            // not depend on the machine that wrote it.
+            .set_num_threads(None)
             .set_seed(params.seed);
         // Best-first growth to a leaf budget, as scikit-learn's HistGradientBoosting does.
         booster.grow_policy = GrowPolicy::LossGuide;
@@ -172,21 +174,31 @@ impl BoostedTrees {
                 "boosted trees: the model asks for more boosting rounds than its {rounds} trees"
             )));
         }
+        if !booster.base_score.is_finite() {
+            return Err(Error::Training(format!(
+                "boosted trees: the base score is {}",
+                booster.base_score
+            )));
+        }
         // Prediction walks `nodes[child]` until a leaf: every child must lie after its parent
-        // (no loops) and inside the tree, and every split read a feature the model has.
+        // (no loops) and inside the tree, every split read a feature the model has, and every
+        // value be a number (a NaN split sends every row one way; an infinite leaf is an
+        // infinite score).
         for tree in &booster.trees {
             let nodes = &tree.nodes;
             let bad = nodes.is_empty()
                 || nodes.iter().enumerate().any(|(i, n)| {
-                    !n.is_leaf
-                        && (n.split_feature >= state.features
-                            || [n.left_child, n.right_child, n.missing_node]
-                                .iter()
-                                .any(|&c| c <= i || c >= nodes.len()))
+                    !n.weight_value.is_finite()
+                        || !n.is_leaf
+                            && (n.split_value.is_nan()
+                                || n.split_feature >= state.features
+                                || [n.left_child, n.right_child, n.missing_node]
+                                    .iter()
+                                    .any(|&c| c <= i || c >= nodes.len()))
                 });
             if bad {
                 return Err(Error::Training(
-                    "boosted trees: a tree refers to nodes or features it lacks".into(),
+                    "boosted trees: a tree refers to nodes or features it lacks, or holds a value that is not a number".into(),
                 ));
             }
         }

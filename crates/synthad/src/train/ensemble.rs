@@ -84,8 +84,10 @@ pub struct Leaderboard {
     pub rule: String,
     /// The chosen combination's estimate, on the same rows as the candidates'.
     pub estimate: Option<f64>,
-    /// Seconds the search took, and its budget.
-    pub seconds: f64,
+    /// Seconds the search took, measured at the fit and never stored: a model file is a pure
+    /// function of data, parameters and seed (`None` once loaded).
+    #[serde(skip)]
+    pub seconds: Option<f64>,
     pub budget_seconds: f64,
 }
 
@@ -101,7 +103,9 @@ pub struct Candidate {
     /// The criterion the selection maximises: ¾ of the seen AUPR (where there are known
     /// anomalies) and ¼ of the mean AUPR over shapes.
     pub estimate: Option<f64>,
-    pub seconds: f64,
+    /// Seconds its folds took; like [`Leaderboard::seconds`], not stored.
+    #[serde(skip)]
+    pub seconds: Option<f64>,
     /// Its share of the combination.
     pub weight: f64,
 }

@@ -83,13 +83,14 @@ impl IsolationForest {
         for tree in &forest.trees {
             let bad = tree.is_empty()
                 || tree.iter().enumerate().any(|(i, n)| {
-                    matches!(n, Node::Split { feature, left, right, .. }
+                    matches!(n, Node::Split { feature, threshold, left, right }
                         if [*left, *right].iter().any(|&c| c as usize <= i || c as usize >= tree.len())
-                            || *feature as usize >= forest.features)
+                            || *feature as usize >= forest.features
+                            || !threshold.is_finite())
                 });
             if bad {
                 return Err(Error::Training(
-                    "isolation forest: a tree refers to nodes or features it lacks".into(),
+                    "isolation forest: a tree refers to nodes or features it lacks, or splits at a value that is not finite".into(),
                 ));
             }
         }

@@ -408,8 +408,9 @@ impl TrainParams {
             return fail("drocc.step_fraction", &d.step_fraction, "a number ≥ 0");
         }
         let t = &self.trees;
-        if t.trees == 0 {
-            return fail("trees.trees", &0, "at least 1 tree");
+        // Upper bounds on counts keep a typo from allocating until the process aborts.
+        if !(1..=1_000_000).contains(&t.trees) {
+            return fail("trees.trees", &t.trees, "1 to 1,000,000 trees");
         }
         if t.max_leaves < 2 {
             return fail("trees.max_leaves", &t.max_leaves, "at least 2 leaves");
@@ -422,8 +423,8 @@ impl TrainParams {
             );
         }
         let a = &self.auto;
-        if a.folds < 2 {
-            return fail("auto.folds", &a.folds, "at least 2 folds");
+        if !(2..=20).contains(&a.folds) {
+            return fail("auto.folds", &a.folds, "2 to 20 folds");
         }
         if !(a.budget_seconds > 0.0 && a.budget_seconds.is_finite()) {
             return fail(

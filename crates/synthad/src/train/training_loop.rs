@@ -163,6 +163,7 @@ impl NeuralModel {
             }
             let mut epoch_loss = 0.0;
             for chunk in order.chunks(batch) {
+                crate::process::check_stop()?;
                 let batch_loss = self.sharded_step(
                     &mut optimizer,
                     chunk,
