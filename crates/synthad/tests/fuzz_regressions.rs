@@ -104,7 +104,7 @@ fn a_boosted_model_asking_for_more_rounds_than_it_has() {
     file.extend(&bytes[8 + n..]);
     // Unsealed, the checksum refuses it; sealed again, the booster check must.
     let err = Detector::from_bytes(&file, Path::new("tampered.synthad")).unwrap_err();
-    assert!(err.to_string().contains("checksum does not match"), "{err}");
+    assert!(err.to_string().contains("checksum"), "{err}");
     let file = synthad::model_file::reseal(&file).unwrap();
     let err = Detector::from_bytes(&file, Path::new("tampered.synthad")).unwrap_err();
     assert!(
