@@ -78,33 +78,39 @@ fn devices_and_links_are_written_through_never_replaced() {
 
 #[test]
 fn bench_refuses_to_write_inside_its_data_directory() {
+    let Some(data) = common::data_dir("bench_refuses_to_write_inside_its_data_directory") else {
+        return;
+    };
+    // A copy of the thyroid scenario's files, which bench used to write its reports over.
     let dir = tempfile::tempdir().unwrap();
     let thyroid = dir.path().join("thyroid");
     std::fs::create_dir(&thyroid).unwrap();
-    write(&thyroid, "ann-train.data", "1\n");
-    let precious = write(dir.path(), "kept.csv", "1,2\n");
-    for flag in ["--json", "--markdown"] {
+    for file in ["ann-train.data", "ann-test.data"] {
+        std::fs::copy(data.join("thyroid").join(file), thyroid.join(file)).unwrap();
+    }
+    let test_file = thyroid.join("ann-test.data");
+    let before = std::fs::read(&test_file).unwrap();
+    let plots = dir.path().join("plots");
+    for (flag, path) in [
+        ("--json", &test_file),
+        ("--markdown", &test_file),
+        ("--plots", &plots),
+    ] {
         let err = run_err(&[
             "bench",
             "thyroid",
+            "--methods",
+            "iforest",
+            "--seeds",
+            "0",
             "--data-dir",
             path_str(dir.path()),
             flag,
-            path_str(&precious),
+            path_str(path),
         ]);
         assert!(err.contains("is inside --data-dir"), "{err}");
     }
-    let plots = dir.path().join("plots");
-    let err = run_err(&[
-        "bench",
-        "thyroid",
-        "--data-dir",
-        path_str(dir.path()),
-        "--plots",
-        path_str(&plots),
-    ]);
-    assert!(err.contains("is inside --data-dir"), "{err}");
-    assert_eq!(std::fs::read_to_string(&precious).unwrap(), "1,2\n");
+    assert_eq!(std::fs::read(&test_file).unwrap(), before);
     assert!(!plots.exists());
 }
 
