@@ -344,6 +344,30 @@ class SynthAD(OutlierMixin, BaseEstimator):
         confidence[~predicted] = 1 - confidence[~predicted]
         return confidence
 
+    def predict_with_rejection(self, X, T=32, return_stats=False, delta=0.1, c_fp=1, c_fn=1,
+                               c_r=-1):
+        """PyOD's prediction with rejection (Perini et al. 2023): 1 anomaly, 0 normal, -2 where
+        the prediction's confidence is below 1 − 2·exp(−T); with ``return_stats``, also PyOD's
+        [expected rejection rate, its upper bound, the cost's upper bound]. Computed by PyOD's
+        own ``BaseDetector`` methods on this detector's training scores, so the numbers are
+        PyOD's; needs ``pip install pyod``."""
+        return self._pyod_base().predict_with_rejection(
+            self, X, T=T, return_stats=return_stats, delta=delta, c_fp=c_fp, c_fn=c_fn, c_r=c_r)
+
+    def compute_rejection_stats(self, T=32, delta=0.1, c_fp=1, c_fn=1, c_r=-1, verbose=False):
+        """PyOD's rejection statistics for ``predict_with_rejection`` (needs ``pyod``)."""
+        return self._pyod_base().compute_rejection_stats(
+            self, T=T, delta=delta, c_fp=c_fp, c_fn=c_fn, c_r=c_r, verbose=verbose)
+
+    def _pyod_base(self):
+        self._check_training_scores()
+        try:
+            from pyod.models.base import BaseDetector
+        except ImportError:
+            raise ImportError("predict_with_rejection and compute_rejection_stats are PyOD's: "
+                              "pip install pyod") from None
+        return BaseDetector
+
     # -- the model file and pickling ---------------------------------------------------------
 
     @property

@@ -166,3 +166,33 @@ def test_ctrl_c_during_fit_raises_keyboard_interrupt_within_a_second():
     assert float(line[1]) - sent < 1.0
     assert child.stdout.readline().strip() == "usable"
     assert child.wait(timeout=60) == 0
+
+
+def test_predict_with_rejection_is_pyods_on_the_same_scores():
+    from pyod.models.base import BaseDetector
+
+    X, y = _data()
+    model = synthad.SynthAD(detector="gbt", contamination=0.05, random_state=0).fit(X, y)
+    labels, stats = model.predict_with_rejection(X, T=4, return_stats=True, c_r=0.05)
+    assert set(np.unique(labels)) <= {-2, 0, 1} and (labels == -2).any()
+    kept = labels != -2
+    np.testing.assert_array_equal(labels[kept], model.predict(X)[kept])
+
+    class Scores(BaseDetector):
+        """A PyOD detector holding SynthAD's training and test scores."""
+
+        def __init__(self, contamination):
+            super().__init__(contamination=contamination)
+
+        def fit(self, X, y=None):
+            return self
+
+        def decision_function(self, X):
+            return model.decision_function(X)
+
+    pyod = Scores(contamination=0.05)
+    pyod.decision_scores_ = model.decision_scores_
+    pyod._process_decision_scores()
+    theirs, their_stats = pyod.predict_with_rejection(X, T=4, return_stats=True, c_r=0.05)
+    np.testing.assert_array_equal(labels, theirs)
+    np.testing.assert_allclose(stats, their_stats)
