@@ -4,19 +4,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{path_str, run_err, run_ok};
-
-/// A small classifier: quick to fit (the CLI's default, auto, takes no network sizes).
-const TINY: [&str; 8] = [
-    "--detector",
-    "classifier",
-    "--hidden",
-    "8",
-    "--max-epochs",
-    "3",
-    "--min-patience-steps",
-    "1",
-];
+use common::{path_str, run_err, run_ok, TINY};
 
 fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
     let p = dir.join(name);

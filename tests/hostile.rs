@@ -6,11 +6,19 @@
 mod common;
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{labeled_csv, partials, path_str, run_err, run_ok, strs, synthad, train, write, TINY};
+
+/// The labeled CSV and a small classifier trained on it, in `dir`.
+fn trained(dir: &Path) -> (PathBuf, PathBuf) {
+    let data = write(dir, "d.csv", &labeled_csv());
+    let model = dir.join("m.synthad");
+    run_ok(&strs(&train(&data, &model, &[])));
+    (data, model)
+}
 
 fn score_args<'a>(model: &'a Path, data: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
@@ -31,9 +39,7 @@ fn score_args<'a>(model: &'a Path, data: &'a str, out: &'a str, extra: &[&'a str
 fn devices_and_links_are_written_through_never_replaced() {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     let dir = tempfile::tempdir().unwrap();
-    let data = write(dir.path(), "d.csv", &labeled_csv());
-    let model = dir.path().join("m.synthad");
-    run_ok(&strs(&train(&data, &model, &[])));
+    let (data, model) = trained(dir.path());
 
     // As root this used to rename a regular file over /dev/null.
     run_ok(&score_args(&model, path_str(&data), "/dev/null", &[]));
@@ -117,9 +123,7 @@ fn bench_refuses_to_write_inside_its_data_directory() {
 #[test]
 fn input_without_line_breaks_fails_fast_naming_the_line() {
     let dir = tempfile::tempdir().unwrap();
-    let data = write(dir.path(), "d.csv", &labeled_csv());
-    let model = dir.path().join("m.synthad");
-    run_ok(&strs(&train(&data, &model, &[])));
+    let (data, model) = trained(dir.path());
     let out = dir.path().join("s.csv");
     for args in [
         score_args(&model, "/dev/zero", path_str(&out), &[]),
@@ -159,9 +163,7 @@ fn input_without_line_breaks_fails_fast_naming_the_line() {
 #[test]
 fn counts_beyond_what_exists_are_refused_naming_the_flag() {
     let dir = tempfile::tempdir().unwrap();
-    let data = write(dir.path(), "d.csv", &labeled_csv());
-    let model = dir.path().join("m.synthad");
-    run_ok(&strs(&train(&data, &model, &[])));
+    let (data, model) = trained(dir.path());
     let out = dir.path().join("s.csv");
     for k in ["1000000", "18446744073709551615", "0"] {
         let err = run_err(&score_args(
@@ -204,9 +206,7 @@ fn counts_beyond_what_exists_are_refused_naming_the_flag() {
 #[test]
 fn fdr_reads_a_stream_through_a_spool_as_it_reads_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let data = write(dir.path(), "d.csv", &labeled_csv());
-    let model = dir.path().join("m.synthad");
-    run_ok(&strs(&train(&data, &model, &[])));
+    let (data, model) = trained(dir.path());
     let from_file = run_ok(&score_args(
         &model,
         path_str(&data),
@@ -317,9 +317,7 @@ fn sigint_and_sigterm_remove_the_partial_output() {
 #[test]
 fn damaged_model_files_do_not_score() {
     let dir = tempfile::tempdir().unwrap();
-    let data = write(dir.path(), "d.csv", &labeled_csv());
-    let model = dir.path().join("m.synthad");
-    run_ok(&strs(&train(&data, &model, &[])));
+    let (data, model) = trained(dir.path());
     let bytes = std::fs::read(&model).unwrap();
     let out = dir.path().join("s.csv");
     let damaged = dir.path().join("damaged.synthad");
@@ -372,9 +370,7 @@ fn model_files_are_a_pure_function_of_data_parameters_and_seed() {
 #[test]
 fn kinds_files_and_carried_columns_are_checked() {
     let dir = tempfile::tempdir().unwrap();
-    let data = write(dir.path(), "d.csv", &labeled_csv());
-    let model = dir.path().join("m.synthad");
-    run_ok(&strs(&train(&data, &model, &[])));
+    let (data, model) = trained(dir.path());
     let eval = |kinds: &Path| {
         run_err(&[
             "eval",
