@@ -112,3 +112,14 @@ fn a_boosted_model_asking_for_more_rounds_than_it_has() {
         "{err}"
     );
 }
+
+#[test]
+fn a_model_file_whose_header_is_not_an_object_cannot_be_resealed() {
+    // load_model, 2026-12-08, after 548,504 runs: `model_file::reseal` (which the fuzz target
+    // applies to every input) panicked on a header whose synthad entry was not a JSON object.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/regressions/model-header-not-an-object.bin");
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(synthad::model_file::reseal(&bytes).is_none());
+    assert!(Detector::from_bytes(&bytes, &path).is_err());
+}
