@@ -2,15 +2,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{path_str, run_err, run_ok, TINY};
-
-fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, contents).unwrap();
-    p
-}
+use common::{path_str, run_err, run_ok, write, TINY};
 
 /// A small labeled CSV with a header: numeric a, b; categorical c; label.
 fn good_csv() -> String {

@@ -178,10 +178,7 @@ impl Staged {
     /// Creating it up front is also the check that the directory is writable.
     fn create(target: &Path) -> Result<Staged> {
         let name = target.file_name().expect("checked by `destination`");
-        let dir = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
+        let dir = directory_of(target);
         let mut prefix = std::ffi::OsString::from(".");
         prefix.push(name);
         prefix.push(".");
@@ -261,27 +258,22 @@ impl Output {
     }
 
     fn open(path: &Path, binary: bool) -> Result<Output> {
-        let sink = match destination(path)? {
-            Destination::Stdout => {
-                if binary && std::io::stdout().is_terminal() {
-                    return Err(refuse(
-                        path,
-                        std::io::ErrorKind::InvalidInput,
-                        "is a terminal, and this output is binary; redirect it to a file or give a file path",
-                    ));
-                }
-                Sink::Stdout(std::io::stdout())
-            }
-            Destination::Stderr => {
-                if binary && std::io::stderr().is_terminal() {
-                    return Err(refuse(
-                        path,
-                        std::io::ErrorKind::InvalidInput,
-                        "is a terminal, and this output is binary; redirect it to a file or give a file path",
-                    ));
-                }
-                Sink::Stderr(std::io::stderr())
-            }
+        let destination = destination(path)?;
+        let terminal = match destination {
+            Destination::Stdout => std::io::stdout().is_terminal(),
+            Destination::Stderr => std::io::stderr().is_terminal(),
+            _ => false,
+        };
+        if binary && terminal {
+            return Err(refuse(
+                path,
+                std::io::ErrorKind::InvalidInput,
+                "is a terminal, and this output is binary; redirect it to a file or give a file path",
+            ));
+        }
+        let sink = match destination {
+            Destination::Stdout => Sink::Stdout(std::io::stdout()),
+            Destination::Stderr => Sink::Stderr(std::io::stderr()),
             Destination::Replace(target) => Sink::Replace(Staged::create(&target)?),
             Destination::ThroughLink { file, .. } => Sink::ThroughLink(Staged::create(&file)?),
             Destination::Stream(device) => {
@@ -348,32 +340,28 @@ impl Output {
     }
 }
 
+impl Output {
+    fn writer(&mut self) -> &mut dyn Write {
+        match &mut self.sink {
+            Sink::Stdout(out) => out,
+            Sink::Stderr(out) => out,
+            Sink::Replace(s) | Sink::ThroughLink(s) => &mut s.writer,
+            Sink::Stream(out) => out,
+        }
+    }
+}
+
 impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match &mut self.sink {
-            Sink::Stdout(out) => out.write(buf),
-            Sink::Stderr(out) => out.write(buf),
-            Sink::Replace(s) | Sink::ThroughLink(s) => s.writer.write(buf),
-            Sink::Stream(out) => out.write(buf),
-        }
+        self.writer().write(buf)
     }
 
     fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        match &mut self.sink {
-            Sink::Stdout(out) => out.write_all(buf),
-            Sink::Stderr(out) => out.write_all(buf),
-            Sink::Replace(s) | Sink::ThroughLink(s) => s.writer.write_all(buf),
-            Sink::Stream(out) => out.write_all(buf),
-        }
+        self.writer().write_all(buf)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        match &mut self.sink {
-            Sink::Stdout(out) => out.flush(),
-            Sink::Stderr(out) => out.flush(),
-            Sink::Replace(s) | Sink::ThroughLink(s) => s.writer.flush(),
-            Sink::Stream(out) => out.flush(),
-        }
+        self.writer().flush()
     }
 }
 
@@ -409,10 +397,7 @@ fn keep_mode_of_replaced(file: &File, target: &Path) -> Result<()> {
 fn sync_parent(target: &Path) {
     #[cfg(unix)]
     {
-        let dir = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
+        let dir = directory_of(target);
         if let Ok(dir) = File::open(dir) {
             let _ = dir.sync_all();
         }
@@ -433,17 +418,28 @@ fn identity(path: &Path) -> Option<Identity> {
         use std::os::unix::fs::MetadataExt;
         return Some(Identity::Inode(metadata.dev(), metadata.ino()));
     }
-    if let Ok(canonical) = path.canonicalize() {
-        return Some(Identity::Path(canonical));
-    }
-    // A file that does not exist yet: its directory's canonical path and its name.
-    let parent = match path.parent() {
+    absolute(path).map(Identity::Path)
+}
+
+/// The directory a path's file is in (`.` for a bare name).
+fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
-    };
-    Some(Identity::Path(
-        parent.canonicalize().ok()?.join(path.file_name()?),
-    ))
+    }
+}
+
+/// The canonical path of a file, or for one that does not exist yet, its directory's canonical
+/// path and its name.
+fn absolute(path: &Path) -> Option<PathBuf> {
+    path.canonicalize().ok().or_else(|| {
+        Some(
+            directory_of(path)
+                .canonicalize()
+                .ok()?
+                .join(path.file_name()?),
+        )
+    })
 }
 
 /// Whether writing to `path` writes a file (not standard output or a device, which destroy
@@ -492,14 +488,7 @@ pub fn check_outside(dir_flag: &str, dir: &Path, outputs: &[(&str, &Path)]) -> R
         return Ok(());
     };
     for &(flag, path) in outputs.iter().filter(|p| is_file_output(p.1)) {
-        let real = path.canonicalize().ok().or_else(|| {
-            let parent = match path.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p,
-                _ => Path::new("."),
-            };
-            Some(parent.canonicalize().ok()?.join(path.file_name()?))
-        });
-        if real.is_some_and(|r| r.starts_with(&dir_real)) {
+        if absolute(path).is_some_and(|r| r.starts_with(&dir_real)) {
             return Err(Error::OutputClash(format!(
                 "{flag} {} is inside {dir_flag} {}, which holds this command's input data; writing there could destroy it: choose a path outside it",
                 path.display(),
